@@ -1,0 +1,290 @@
+// Package credential serves the credential routes: create, describe, modify,
+// delete, and attaching credentials to runtime envs and detaching them.
+package credential
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/deps"
+	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/netguard"
+	"github.com/envhub/envhub/shared/secrets"
+	"github.com/envhub/envhub/shared/store"
+)
+
+// Store is what the handlers need from the store.
+type Store interface {
+	CreateCredential(ctx context.Context, c *model.Credential) error
+	GetCredential(ctx context.Context, id string) (*model.Credential, error)
+	UpdateCredential(ctx context.Context, id string, fn func(*model.Credential) error) (*model.Credential, error)
+	ListCredentials(ctx context.Context, l store.List) ([]model.Credential, *store.Result, error)
+	GetEnv(ctx context.Context, id string) (*model.RuntimeEnv, error)
+	GetEnvs(ctx context.Context, ids []string) (map[string]model.RuntimeEnv, error)
+	Attach(ctx context.Context, envID, credID string, check func(*model.RuntimeEnv, *model.Credential) error) error
+	Detach(ctx context.Context, envID, credID string, check func(*model.RuntimeEnv, *model.Credential) error) error
+}
+
+// Sealer encrypts credential content at rest.
+type Sealer interface {
+	Seal(ctx context.Context, id string, fields map[string]string) ([]byte, error)
+	Open(ctx context.Context, id string, sealed []byte) (map[string]string, error)
+}
+
+// Prober checks live that a credential reaches a runtime env.
+type Prober interface {
+	Credential(ctx context.Context, env *model.RuntimeEnv, content map[string]string) error
+}
+
+var (
+	_ Store  = (*store.Store)(nil)
+	_ Sealer = secrets.Sealer{}
+)
+
+// Handler serves the area's routes.
+type Handler struct {
+	Store  Store
+	Sealer Sealer
+	Probe  Prober
+	Policy netguard.Policy
+}
+
+// Actions maps the route table's actions to handlers.
+func (h *Handler) Actions() map[string]api.HandlerFunc {
+	return map[string]api.HandlerFunc{
+		"CreateRuntimeEnvCredential":     h.create,
+		"DescribeRuntimeEnvCredentials":  h.describe,
+		"ModifyRuntimeEnvCredential":     h.modify,
+		"DeleteRuntimeEnvCredential":     h.delete,
+		"AttachCredentialToRuntimeEnv":   h.attach,
+		"DetachCredentialFromRuntimeEnv": h.detach,
+	}
+}
+
+type idResponse struct {
+	api.Meta
+	ID string `json:"runtime_env_credential_id"`
+}
+
+// CreateRequest is CreateRuntimeEnvCredential's body.
+type CreateRequest struct {
+	Name        string            `json:"name"`
+	Description string            `json:"description"`
+	Content     map[string]string `json:"content"`
+	Owner       string            `json:"owner"`
+}
+
+func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.FromRequest(r)
+	if err != nil {
+		return err
+	}
+	var req CreateRequest
+	if err := api.DecodeBody(r, &req); err != nil {
+		return err
+	}
+	if err := model.CheckName("name", req.Name, false); err != nil {
+		return err
+	}
+	if err := model.CheckDescription(req.Description); err != nil {
+		return err
+	}
+	if req.Owner != "" {
+		if err := model.CheckOwner("owner", req.Owner); err != nil {
+			return err
+		}
+	}
+	owner, err := caller.Owner(req.Owner)
+	if err != nil {
+		return err
+	}
+	content, err := h.parseContent(req.Content)
+	if err != nil {
+		return err
+	}
+	c := &model.Credential{Record: model.Record{ID: model.NewID(model.KindCredential), Owner: owner}, Name: req.Name, Description: req.Description}
+	if err := h.setContent(r.Context(), c, content); err != nil {
+		return err
+	}
+	if err := h.Store.CreateCredential(r.Context(), c); err != nil {
+		return err
+	}
+	api.WriteOK(w, r, &idResponse{ID: c.ID})
+	return nil
+}
+
+// parseContent validates content, including any server URL it names.
+func (h *Handler) parseContent(raw map[string]string) (*model.Content, error) {
+	content, err := model.ParseContent(raw)
+	if err != nil {
+		return nil, err
+	}
+	if server, ok := content.Public["server"]; ok {
+		field := "content.server"
+		if _, ok := raw["kubeconfig"]; ok {
+			field = "content.kubeconfig"
+		}
+		if _, err := h.Policy.CheckURL(server); err != nil {
+			return nil, api.Invalid(field, "server: %v", err)
+		}
+	}
+	return content, nil
+}
+
+func (h *Handler) setContent(ctx context.Context, c *model.Credential, content *model.Content) error {
+	sealed, err := h.Sealer.Seal(ctx, c.ID, content.All)
+	if err != nil {
+		return err
+	}
+	c.Runtime, c.Public, c.SecretKeys, c.Sealed = content.Runtime, content.Public, content.Secret, sealed
+	return nil
+}
+
+// ModifyRequest is ModifyRuntimeEnvCredential's body; absent fields stay.
+type ModifyRequest struct {
+	Name        *string           `json:"name"`
+	Description *string           `json:"description"`
+	Content     map[string]string `json:"content"`
+	Owner       *string           `json:"owner"`
+	Version     *int64            `json:"version"`
+}
+
+func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.FromRequest(r)
+	if err != nil {
+		return err
+	}
+	id, err := api.PathID(r, "runtime_env_credential_id", model.IDPrefix(model.KindCredential))
+	if err != nil {
+		return err
+	}
+	var req ModifyRequest
+	if err := api.DecodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.Name != nil {
+		if err := model.CheckName("name", *req.Name, false); err != nil {
+			return err
+		}
+	}
+	if req.Description != nil {
+		if err := model.CheckDescription(*req.Description); err != nil {
+			return err
+		}
+	}
+	if req.Owner != nil {
+		if err := model.CheckOwner("owner", *req.Owner); err != nil {
+			return err
+		}
+		if _, err := caller.Owner(*req.Owner); err != nil {
+			return err
+		}
+	}
+	var content *model.Content
+	if req.Content != nil {
+		if content, err = h.parseContent(req.Content); err != nil {
+			return err
+		}
+		if err := h.probeAttached(r.Context(), caller, id, content); err != nil {
+			return err
+		}
+	}
+	_, err = h.Store.UpdateCredential(r.Context(), id, func(c *model.Credential) error {
+		if err := usable(caller, c); err != nil {
+			return err
+		}
+		if req.Version != nil && *req.Version != c.Version {
+			return api.Conflict("version: credential %s is at version %d, not %d", id, c.Version, *req.Version)
+		}
+		if content != nil {
+			if len(c.RuntimeEnvIDs) > 0 && content.Runtime != c.Runtime {
+				return api.Invalid("content", "is for %s but the credential is attached to %s runtime envs", content.Runtime, c.Runtime)
+			}
+			if err := h.setContent(r.Context(), c, content); err != nil {
+				return err
+			}
+		}
+		if req.Name != nil {
+			c.Name = *req.Name
+		}
+		if req.Description != nil {
+			c.Description = *req.Description
+		}
+		if req.Owner != nil {
+			c.Owner = *req.Owner
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	api.WriteOK(w, r, &idResponse{ID: id})
+	return nil
+}
+
+// probeAttached validates new content against every env the credential serves.
+func (h *Handler) probeAttached(ctx context.Context, caller auth.Identity, id string, content *model.Content) error {
+	c, err := h.Store.GetCredential(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := usable(caller, c); err != nil {
+		return err
+	}
+	envs, err := h.Store.GetEnvs(ctx, c.RuntimeEnvIDs)
+	if err != nil {
+		return err
+	}
+	for _, e := range envs {
+		if e.Runtime == content.Runtime {
+			if err := h.Probe.Credential(ctx, &e, content.All); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// usable: credentials are seen and used only by their owner and admins.
+func usable(caller auth.Identity, c *model.Credential) error {
+	if !caller.CanWrite(c.Owner) || c.Status == model.StatusDeleted {
+		return api.NotFound("runtime_env_credential", c.ID)
+	}
+	return nil
+}
+
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.FromRequest(r)
+	if err != nil {
+		return err
+	}
+	id, err := api.PathID(r, "runtime_env_credential_id", model.IDPrefix(model.KindCredential))
+	if err != nil {
+		return err
+	}
+	if _, err := api.ParseQuery(r); err != nil {
+		return err
+	}
+	_, err = h.Store.UpdateCredential(r.Context(), id, func(c *model.Credential) error {
+		if err := usable(caller, c); err != nil {
+			return err
+		}
+		if len(c.RuntimeEnvIDs) > 0 {
+			return api.Conflict("credential %s is attached to runtime envs %v: detach it first", id, c.RuntimeEnvIDs)
+		}
+		c.Status = model.StatusDeleted
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	api.WriteOK(w, r, &idResponse{ID: id})
+	return nil
+}
+
+// Actions wires the handlers from Deps (used by the Lambda main and the local server).
+func Actions(d *deps.Deps) map[string]api.HandlerFunc {
+	return (&Handler{Store: d.Store, Sealer: d.Sealer, Probe: d.Probe, Policy: d.Policy}).Actions()
+}

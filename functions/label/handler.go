@@ -1,0 +1,248 @@
+// Package label serves the runtime env label routes.
+package label
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/deps"
+	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/store"
+	"github.com/envhub/envhub/shared/view"
+)
+
+// Store is what the handlers need from the store.
+type Store interface {
+	CreateLabel(ctx context.Context, l *model.Label, check func(*model.RuntimeEnv) error) error
+	UpdateLabel(ctx context.Context, id string, fn func(*model.RuntimeEnv, *model.Label) error) (*model.Label, error)
+	ListLabels(ctx context.Context, l store.List) ([]model.Label, *store.Result, error)
+	GetEnv(ctx context.Context, id string) (*model.RuntimeEnv, error)
+	GetEnvs(ctx context.Context, ids []string) (map[string]model.RuntimeEnv, error)
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Handler serves the area's routes.
+type Handler struct{ Store Store }
+
+// Actions maps the route table's actions to handlers.
+func (h *Handler) Actions() map[string]api.HandlerFunc {
+	return map[string]api.HandlerFunc{
+		"CreateRuntimeEnvLabel":    h.create,
+		"DescribeRuntimeEnvLabels": h.describe,
+		"ModifyRuntimeEnvLabel":    h.modify,
+		"DeleteRuntimeEnvLabel":    h.delete,
+	}
+}
+
+type idResponse struct {
+	api.Meta
+	ID string `json:"runtime_env_label_id"`
+}
+
+// CreateRequest is CreateRuntimeEnvLabel's body.
+type CreateRequest struct {
+	RuntimeEnvID string `json:"runtime_env_id"`
+	Key          string `json:"label_key"`
+	Value        string `json:"label_value"`
+}
+
+// envWritable: labels change with their env's rights; unreadable or deleted envs are 404.
+func envWritable(caller auth.Identity, e *model.RuntimeEnv) error {
+	if !caller.CanRead(e.Owner, e.Visibility) || e.Status == model.StatusDeleted {
+		return api.NotFound("runtime_env", e.ID)
+	}
+	if !caller.CanWrite(e.Owner) {
+		return api.Forbidden("runtime env %s belongs to another user", e.ID)
+	}
+	return nil
+}
+
+func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.FromRequest(r)
+	if err != nil {
+		return err
+	}
+	var req CreateRequest
+	if err := api.DecodeBody(r, &req); err != nil {
+		return err
+	}
+	if req.RuntimeEnvID == "" {
+		return api.Invalid("runtime_env_id", "is required")
+	}
+	if err := api.CheckID("runtime_env_id", req.RuntimeEnvID, model.IDPrefix(model.KindEnv)); err != nil {
+		return err
+	}
+	if err := model.CheckLabel(req.Key, req.Value); err != nil {
+		return err
+	}
+	l := &model.Label{
+		Record:       model.Record{ID: model.NewID(model.KindLabel)},
+		RuntimeEnvID: req.RuntimeEnvID, Key: req.Key, Value: req.Value,
+	}
+	if err := h.Store.CreateLabel(r.Context(), l, func(e *model.RuntimeEnv) error { return envWritable(caller, e) }); err != nil {
+		return err
+	}
+	api.WriteOK(w, r, &idResponse{ID: l.ID})
+	return nil
+}
+
+// ModifyRequest is ModifyRuntimeEnvLabel's body; absent fields stay.
+type ModifyRequest struct {
+	Key     *string `json:"label_key"`
+	Value   *string `json:"label_value"`
+	Version *int64  `json:"version"`
+}
+
+func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
+	var req ModifyRequest
+	if err := api.DecodeBody(r, &req); err != nil {
+		return err
+	}
+	return h.update(w, r, func(l *model.Label) error {
+		if req.Version != nil && *req.Version != l.Version {
+			return api.Conflict("version: label %s is at version %d, not %d", l.ID, l.Version, *req.Version)
+		}
+		if req.Key != nil {
+			l.Key = *req.Key
+		}
+		if req.Value != nil {
+			l.Value = *req.Value
+		}
+		return model.CheckLabel(l.Key, l.Value)
+	})
+}
+
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
+	if _, err := api.ParseQuery(r); err != nil {
+		return err
+	}
+	return h.update(w, r, func(l *model.Label) error {
+		l.Status = model.StatusDeleted
+		return nil
+	})
+}
+
+// update runs a label change with the caller's rights on the label's env checked.
+func (h *Handler) update(w http.ResponseWriter, r *http.Request, fn func(*model.Label) error) error {
+	caller, err := auth.FromRequest(r)
+	if err != nil {
+		return err
+	}
+	id, err := api.PathID(r, "runtime_env_label_id", model.IDPrefix(model.KindLabel))
+	if err != nil {
+		return err
+	}
+	_, err = h.Store.UpdateLabel(r.Context(), id, func(e *model.RuntimeEnv, l *model.Label) error {
+		if l.Status == model.StatusDeleted || !caller.CanRead(e.Owner, e.Visibility) {
+			return api.NotFound("runtime_env_label", id)
+		}
+		if err := envWritable(caller, e); err != nil {
+			return err
+		}
+		return fn(l)
+	})
+	if err != nil {
+		return err
+	}
+	api.WriteOK(w, r, &idResponse{ID: id})
+	return nil
+}
+
+type describeResponse struct {
+	api.Meta
+	Set []view.LabelItem `json:"runtime_env_label_set"`
+	api.PageInfo
+}
+
+var describeParams = append([]string{"runtime_env_labels", "runtime_env_id", "verbose"}, api.PageParams...)
+
+// ParseDescribe turns DescribeRuntimeEnvLabels' query into a store list
+// request. runtime_env_labels values are "key" or "key=value" selectors.
+func ParseDescribe(r *http.Request, caller auth.Identity) (store.List, bool, error) {
+	l := store.List{Caller: caller}
+	q, err := api.ParseQuery(r, describeParams...)
+	if err != nil {
+		return l, false, err
+	}
+	for _, sel := range q.Strings("runtime_env_labels") {
+		key, value, hasValue := strings.Cut(sel, "=")
+		if hasValue && value == "" {
+			return l, false, api.Invalid("runtime_env_labels", "selector %q must be key or key=value", sel)
+		}
+		check := value
+		if !hasValue {
+			check = "x"
+		}
+		if err := model.CheckLabel(key, check); err != nil {
+			return l, false, api.Invalid("runtime_env_labels", "selector %q: %v", sel, err)
+		}
+		l.Filter.Labels = append(l.Filter.Labels, model.LabelKV{Key: key, Value: value})
+	}
+	if l.ParentEnv, err = q.String("runtime_env_id"); err != nil {
+		return l, false, err
+	}
+	if l.ParentEnv != "" {
+		if err := api.CheckID("runtime_env_id", l.ParentEnv, model.IDPrefix(model.KindEnv)); err != nil {
+			return l, false, err
+		}
+	}
+	verbose, err := q.Verbose()
+	if err != nil {
+		return l, false, err
+	}
+	l.Page, err = api.ParsePage(q)
+	return l, verbose, err
+}
+
+func (h *Handler) describe(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.FromRequest(r)
+	if err != nil {
+		return err
+	}
+	l, verbose, err := ParseDescribe(r, caller)
+	if err != nil {
+		return err
+	}
+	if l.ParentEnv != "" {
+		e, err := h.Store.GetEnv(r.Context(), l.ParentEnv)
+		if err != nil {
+			return err
+		}
+		if !caller.CanRead(e.Owner, e.Visibility) {
+			return api.NotFound("runtime_env", e.ID)
+		}
+	}
+	labels, res, err := h.Store.ListLabels(r.Context(), l)
+	if err != nil {
+		return err
+	}
+	resp := &describeResponse{Set: make([]view.LabelItem, len(labels)), PageInfo: l.Page.Info(res.Total, res.Last, res.More)}
+	var envs map[string]model.RuntimeEnv
+	if verbose {
+		ids := make([]string, len(labels))
+		for i, lb := range labels {
+			ids[i] = lb.RuntimeEnvID
+		}
+		if envs, err = h.Store.GetEnvs(r.Context(), ids); err != nil {
+			return err
+		}
+	}
+	for i := range labels {
+		resp.Set[i] = view.OfLabel(&labels[i])
+		if e, ok := envs[labels[i].RuntimeEnvID]; ok {
+			ev := view.OfEnv(&e, false)
+			resp.Set[i].RuntimeEnv = &ev
+		}
+	}
+	api.WriteOK(w, r, resp)
+	return nil
+}
+
+// Actions wires the handlers from Deps (used by the Lambda main and the local server).
+func Actions(d *deps.Deps) map[string]api.HandlerFunc {
+	return (&Handler{Store: d.Store}).Actions()
+}

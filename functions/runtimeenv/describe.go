@@ -1,0 +1,131 @@
+package runtimeenv
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/store"
+	"github.com/envhub/envhub/shared/view"
+)
+
+type describeResponse struct {
+	api.Meta
+	Set []view.Env `json:"runtime_env_set"`
+	api.PageInfo
+}
+
+var describeParams = append([]string{"runtime", "search_word", "status", "runtime_env_label_ids",
+	"runtime_env_ids", "visibility", "owners", "verbose"}, api.PageParams...)
+
+// ParseDescribe turns DescribeRuntimeEnvs' query into a store list request.
+func ParseDescribe(r *http.Request, caller auth.Identity) (store.List, bool, error) {
+	l := store.List{Caller: caller}
+	q, err := api.ParseQuery(r, describeParams...)
+	if err != nil {
+		return l, false, err
+	}
+	runtime, err := q.String("runtime")
+	if err != nil {
+		return l, false, err
+	}
+	if runtime != "" {
+		if err := model.CheckRuntime(runtime); err != nil {
+			return l, false, err
+		}
+		l.Filter.Equals = map[string]string{"runtime": runtime}
+	}
+	if l.Filter.Search, err = q.String("search_word"); err != nil {
+		return l, false, err
+	}
+	if len(l.Filter.Search) > 255 {
+		return l, false, api.Invalid("search_word", "must be at most 255 characters")
+	}
+	for _, s := range q.Strings("status") {
+		if s != model.StatusActive && s != model.StatusDeleted {
+			return l, false, api.Invalid("status", "values must be %q or %q", model.StatusActive, model.StatusDeleted)
+		}
+		if !slices.Contains(l.Statuses, s) {
+			l.Statuses = append(l.Statuses, s)
+		}
+	}
+	if l.Visibility, err = q.String("visibility"); err != nil {
+		return l, false, err
+	}
+	if l.Visibility != "" {
+		if err := model.CheckVisibility(l.Visibility); err != nil {
+			return l, false, err
+		}
+	}
+	l.Owners = q.Strings("owners")
+	for _, o := range l.Owners {
+		if err := model.CheckOwner("owners", o); err != nil {
+			return l, false, err
+		}
+	}
+	if ids := q.Strings("runtime_env_ids"); len(ids) > 0 {
+		if err := checkIDs("runtime_env_ids", ids, model.KindEnv); err != nil {
+			return l, false, err
+		}
+		l.IDs = ids
+	}
+	labels := q.Strings("runtime_env_label_ids")
+	if err := checkIDs("runtime_env_label_ids", labels, model.KindLabel); err != nil {
+		return l, false, err
+	}
+	verbose, err := q.Verbose()
+	if err != nil {
+		return l, false, err
+	}
+	l.Page, err = api.ParsePage(q)
+	if err != nil {
+		return l, false, err
+	}
+	return l, verbose, nil
+}
+
+func checkIDs(field string, ids []string, kind string) error {
+	if len(ids) > 100 {
+		return api.Invalid(field, "must hold at most 100 ids")
+	}
+	for _, id := range ids {
+		if err := api.CheckID(field, id, model.IDPrefix(kind)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (h *Handler) describe(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.FromRequest(r)
+	if err != nil {
+		return err
+	}
+	l, verbose, err := ParseDescribe(r, caller)
+	if err != nil {
+		return err
+	}
+	if labels := r.URL.Query()["runtime_env_label_ids"]; len(labels) > 0 {
+		// Labels name their env: the envs carrying any of them, within runtime_env_ids if given.
+		envs, err := h.Store.LabelEnvs(r.Context(), labels)
+		if err != nil {
+			return err
+		}
+		if l.IDs != nil {
+			envs = slices.DeleteFunc(envs, func(id string) bool { return !slices.Contains(l.IDs, id) })
+		}
+		l.IDs = append([]string{}, envs...)
+	}
+	envs, res, err := h.Store.ListEnvs(r.Context(), l)
+	if err != nil {
+		return err
+	}
+	resp := &describeResponse{Set: make([]view.Env, len(envs)), PageInfo: l.Page.Info(res.Total, res.Last, res.More)}
+	for i := range envs {
+		resp.Set[i] = view.OfEnv(&envs[i], verbose)
+	}
+	api.WriteOK(w, r, resp)
+	return nil
+}

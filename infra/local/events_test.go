@@ -1,0 +1,99 @@
+package local_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/envhub/envhub/infra/local/localtest"
+	"github.com/envhub/envhub/shared/routes"
+)
+
+var update = flag.Bool("update", false, "rewrite events/ from the route table")
+
+// Sample requests, one per action, for the sample events in events/.
+var samples = map[string]struct {
+	path, query, body string
+}{
+	"CreateRuntimeEnv":               {"/v1/runtime_envs", "", `{"runtime":"kubernetes","name":"prod-cluster","description":"main cluster","endpoint":"https://k8s.example.com:6443","zone":"default","visibility":"public"}`},
+	"DescribeRuntimeEnvs":            {"/v1/runtime_envs", "runtime=kubernetes&status=active&page_size=10&verbose=1", ""},
+	"ModifyRuntimeEnv":               {"/v1/runtime_envs/re-0123456789abcdef", "", `{"name":"prod-cluster-2","visibility":"private"}`},
+	"DeleteRuntimeEnv":               {"/v1/runtime_envs/re-0123456789abcdef", "", ""},
+	"CreateRuntimeEnvCredential":     {"/v1/runtime_env_credentials", "", `{"name":"qc-key","content":{"access_key_id":"QYACCESSKEYIDEXAMPLE","secret_access_key":"secret"}}`},
+	"DescribeRuntimeEnvCredentials":  {"/v1/runtime_env_credentials", "verbose=1", ""},
+	"ModifyRuntimeEnvCredential":     {"/v1/runtime_env_credentials/rec-0123456789abcdef", "", `{"description":"rotated"}`},
+	"DeleteRuntimeEnvCredential":     {"/v1/runtime_env_credentials/rec-0123456789abcdef", "", ""},
+	"AttachCredentialToRuntimeEnv":   {"/v1/runtime_envs/re-0123456789abcdef/credentials/rec-0123456789abcdef", "", ""},
+	"DetachCredentialFromRuntimeEnv": {"/v1/runtime_envs/re-0123456789abcdef/credentials/rec-0123456789abcdef", "", ""},
+	"CreateRuntimeEnvLabel":          {"/v1/runtime_env_labels", "", `{"runtime_env_id":"re-0123456789abcdef","label_key":"tier","label_value":"gold"}`},
+	"DescribeRuntimeEnvLabels":       {"/v1/runtime_env_labels", "runtime_env_id=re-0123456789abcdef&runtime_env_labels=tier%3Dgold", ""},
+	"ModifyRuntimeEnvLabel":          {"/v1/runtime_env_labels/rel-0123456789abcdef", "", `{"label_value":"silver"}`},
+	"DeleteRuntimeEnvLabel":          {"/v1/runtime_env_labels/rel-0123456789abcdef", "", ""},
+}
+
+// TestSampleEvents keeps events/ in step with the route table: one sample
+// event per route, as the local server (acting as API Gateway) builds it.
+// Run with -update to rewrite them.
+func TestSampleEvents(t *testing.T) {
+	for _, rt := range routes.Table {
+		t.Run(rt.Action, func(t *testing.T) {
+			s, ok := samples[rt.Action]
+			if !ok {
+				t.Fatalf("no sample request for %s", rt.Action)
+			}
+			target := s.path
+			if s.query != "" {
+				target += "?" + s.query
+			}
+			r := httptest.NewRequest(rt.Method, "https://api.example.com"+target, strings.NewReader(s.body))
+			r.Header.Set("Content-Type", "application/json")
+			r.Header.Set("Authorization", "Bearer <jwt>")
+			// Route the request through a mux so path values are set as in the server.
+			var built []byte
+			mux := newMux(rt, func(ev []byte) { built = ev }, s.body)
+			mux.ServeHTTP(httptest.NewRecorder(), r)
+			if built == nil {
+				t.Fatalf("sample path %s does not match %s", s.path, rt.Pattern())
+			}
+			path := localtest.EventPath(rt)
+			if *update {
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, built, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./infra/local -run TestSampleEvents -update)", err)
+			}
+			ev := localtest.SampleEvent(t, rt)
+			if ev.RouteKey != rt.Pattern() || ev.RequestContext.HTTP.Method != rt.Method {
+				t.Fatalf("%s: routeKey %q, want %q", path, ev.RouteKey, rt.Pattern())
+			}
+			if !bytes.Equal(normalize(t, got), normalize(t, built)) {
+				t.Fatalf("%s is out of date: run go test ./infra/local -run TestSampleEvents -update", path)
+			}
+		})
+	}
+}
+
+// normalize drops the fields that change on every build (request id, time).
+func normalize(t *testing.T, data []byte) []byte {
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	rc := m["requestContext"].(map[string]any)
+	delete(rc, "requestId")
+	delete(rc, "time")
+	delete(rc, "timeEpoch")
+	out, _ := json.Marshal(m)
+	return out
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# make test: installs what the tests need (Go modules, DynamoDB Local), starts
+# DynamoDB Local, runs vet, every test, and each fuzz target briefly.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$(dirname "$0")/.."
+
+say "downloading Go modules"
+go mod download
+scripts/dynamodb-local.sh install >/dev/null
+
+port=$(free_port)
+log=$(mktemp)
+say "starting DynamoDB Local on 127.0.0.1:$port"
+scripts/dynamodb-local.sh start "$port" >"$log" 2>&1 &
+ddb=$!
+trap 'kill $ddb 2>/dev/null || true; wait $ddb 2>/dev/null || true; rm -f "$log"' EXIT
+wait_http "http://127.0.0.1:$port" 60 || { cat "$log"; die "DynamoDB Local did not start"; }
+export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+
+say "go vet"
+go vet ./...
+say "go test"
+go test -count=1 ./... 2>&1 | tee /tmp/envhub-test.$$.log
+status=${PIPESTATUS[0]}
+[ "$status" = 0 ] || exit "$status"
+
+say "fuzzing each request decoder for ${FUZZTIME:=5s}"
+grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do
+  pkg=./$(dirname "${file#./}")
+  for fn in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file"); do
+    go test -run='^$' -fuzz="^$fn\$" -fuzztime="$FUZZTIME" "$pkg" >"$log.fuzz" 2>&1 || { cat "$log.fuzz"; die "fuzz $pkg $fn failed"; }
+    echo "fuzz $pkg $fn ok"
+  done
+done
+passed=$(grep -c '^ok ' /tmp/envhub-test.$$.log || true)
+rm -f /tmp/envhub-test.$$.log
+say "all tests passed ($passed packages)"

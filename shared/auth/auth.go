@@ -1,0 +1,93 @@
+// Package auth turns the HTTP API JWT authorizer's claims into the caller's
+// identity and decides who may read and change a record.
+package auth
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+
+	"github.com/envhub/envhub/shared/api"
+)
+
+// RoleClaim carries the caller's role; AdminRole in it makes the caller an admin.
+const (
+	RoleClaim = "role"
+	AdminRole = "admin"
+)
+
+// Identity is the authenticated caller.
+type Identity struct {
+	Subject string
+	Admin   bool
+}
+
+// FromRequest reads the identity the JWT authorizer verified. API Gateway
+// (or the local server, acting as it) only forwards requests whose token it
+// verified, so a request without claims is refused rather than trusted.
+func FromRequest(r *http.Request) (Identity, error) {
+	return FromContext(r.Context())
+}
+
+// FromContext is FromRequest for code that only has the context.
+func FromContext(ctx context.Context) (Identity, error) {
+	rc, ok := core.GetAPIGatewayV2ContextFromContext(ctx)
+	if !ok || rc.Authorizer == nil || rc.Authorizer.JWT == nil {
+		return Identity{}, unauthenticated()
+	}
+	claims := rc.Authorizer.JWT.Claims
+	sub := strings.TrimSpace(claims["sub"])
+	if sub == "" {
+		return Identity{}, unauthenticated()
+	}
+	return Identity{Subject: sub, Admin: hasRole(claims[RoleClaim], AdminRole)}, nil
+}
+
+// hasRole accepts a plain role or the "[a b]" form HTTP API uses for array claims.
+func hasRole(claim, role string) bool {
+	for _, r := range strings.Fields(strings.Trim(claim, "[]")) {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+func unauthenticated() error {
+	return &authError{}
+}
+
+type authError struct{}
+
+func (*authError) Error() string { return "unauthenticated: a valid bearer token is required" }
+func (*authError) Unwrap() error { return api.ErrUnauthenticated }
+
+// Public and Private are the visibility values.
+const (
+	Private = "private"
+	Public  = "public"
+)
+
+// CanRead tells whether id may see a record with this owner and visibility.
+func (id Identity) CanRead(owner, visibility string) bool {
+	return id.Admin || owner == id.Subject || visibility == Public
+}
+
+// CanWrite tells whether id may change a record with this owner.
+func (id Identity) CanWrite(owner string) bool {
+	return id.Admin || owner == id.Subject
+}
+
+// Owner resolves the owner a caller asks for: the caller by default; only an
+// admin may name someone else.
+func (id Identity) Owner(requested string) (string, error) {
+	if requested == "" || requested == id.Subject {
+		return id.Subject, nil
+	}
+	if !id.Admin {
+		return "", api.Forbidden("owner: only an admin may set an owner other than the caller")
+	}
+	return requested, nil
+}

@@ -1,0 +1,155 @@
+package model
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"sort"
+
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/envhub/envhub/shared/api"
+)
+
+// Content is a credential's content split into what may be shown and what must be sealed.
+type Content struct {
+	Runtime string
+	Public  map[string]string // shown as is
+	Secret  []string          // field names shown as "******"
+	All     map[string]string // everything, to be encrypted
+}
+
+// Mask is what secret values read back as.
+const Mask = "******"
+
+// ParseContent validates a credential's content dict. Accepted shapes:
+// qingcloud {access_key_id, secret_access_key}; kubernetes {kubeconfig} or
+// {server, token, certificate_authority_data}.
+func ParseContent(raw map[string]string) (*Content, error) {
+	if len(raw) == 0 {
+		return nil, api.Invalid("content", "is required: {access_key_id, secret_access_key} for qingcloud, {kubeconfig} or {server, token, certificate_authority_data} for kubernetes")
+	}
+	for k, v := range raw {
+		if v == "" {
+			return nil, api.Invalid("content."+k, "must not be empty")
+		}
+		if len(v) > 64<<10 {
+			return nil, api.Invalid("content."+k, "must be at most 64 KiB")
+		}
+	}
+	switch {
+	case hasExactly(raw, "access_key_id", "secret_access_key"):
+		return &Content{QingCloud, map[string]string{"access_key_id": raw["access_key_id"]}, []string{"secret_access_key"}, raw}, nil
+	case hasExactly(raw, "kubeconfig"):
+		server, err := CheckKubeconfig(raw["kubeconfig"])
+		if err != nil {
+			return nil, err
+		}
+		return &Content{Kubernetes, map[string]string{"server": server}, []string{"kubeconfig"}, raw}, nil
+	case hasExactly(raw, "server", "token", "certificate_authority_data"):
+		if _, err := ParseCAData(raw["certificate_authority_data"]); err != nil {
+			return nil, api.Invalid("content.certificate_authority_data", "%v", err)
+		}
+		pub := map[string]string{"server": raw["server"], "certificate_authority_data": raw["certificate_authority_data"]}
+		return &Content{Kubernetes, pub, []string{"token"}, raw}, nil
+	}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return nil, api.Invalid("content", "has fields %v: expected {access_key_id, secret_access_key}, {kubeconfig} or {server, token, certificate_authority_data}", keys)
+}
+
+func hasExactly(m map[string]string, keys ...string) bool {
+	if len(m) != len(keys) {
+		return false
+	}
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseCAData decodes base64 PEM certificates, as kubeconfig's certificate-authority-data.
+func ParseCAData(s string) (*x509.CertPool, error) {
+	data, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, errString("must be base64 of PEM certificates")
+	}
+	return ParseCAPEM(data)
+}
+
+// ParseCAPEM parses PEM certificates into a pool.
+func ParseCAPEM(data []byte) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	n := 0
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, errString("holds a certificate that does not parse")
+		}
+		pool.AddCert(cert)
+		n++
+	}
+	if n == 0 {
+		return nil, errString("must hold at least one PEM certificate")
+	}
+	return pool, nil
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+// CheckKubeconfig accepts only self-contained kubeconfigs: no exec plugins,
+// auth providers, token files or any other file path, and a current context
+// naming a cluster. It returns that cluster's server.
+func CheckKubeconfig(s string) (string, error) {
+	const field = "content.kubeconfig"
+	cfg, err := clientcmd.Load([]byte(s))
+	if err != nil {
+		return "", api.Invalid(field, "does not parse: %v", err)
+	}
+	for name, ai := range cfg.AuthInfos {
+		switch {
+		case ai.Exec != nil:
+			return "", api.Invalid(field, "user %q uses exec, which is not allowed", name)
+		case ai.AuthProvider != nil:
+			return "", api.Invalid(field, "user %q uses auth-provider, which is not allowed", name)
+		case ai.TokenFile != "":
+			return "", api.Invalid(field, "user %q uses tokenFile, which is not allowed: inline the token", name)
+		case ai.ClientCertificate != "" || ai.ClientKey != "":
+			return "", api.Invalid(field, "user %q refers to certificate files: use client-certificate-data and client-key-data", name)
+		case ai.Impersonate != "" || len(ai.ImpersonateGroups) > 0:
+			return "", api.Invalid(field, "user %q impersonates, which is not allowed", name)
+		}
+	}
+	for name, c := range cfg.Clusters {
+		if c.CertificateAuthority != "" {
+			return "", api.Invalid(field, "cluster %q refers to a CA file: use certificate-authority-data", name)
+		}
+		if c.ProxyURL != "" {
+			return "", api.Invalid(field, "cluster %q sets proxy-url, which is not allowed", name)
+		}
+	}
+	ctx, ok := cfg.Contexts[cfg.CurrentContext]
+	if !ok {
+		return "", api.Invalid(field, "must set current-context to a defined context")
+	}
+	cluster, ok := cfg.Clusters[ctx.Cluster]
+	if !ok || cluster.Server == "" {
+		return "", api.Invalid(field, "current context must name a cluster with a server")
+	}
+	if _, ok := cfg.AuthInfos[ctx.AuthInfo]; !ok {
+		return "", api.Invalid(field, "current context must name a defined user")
+	}
+	return cluster.Server, nil
+}

@@ -1,0 +1,78 @@
+// Package routes is the one route table: template.yaml's HttpApi events, the
+// local server and every function's mux are checked against it.
+package routes
+
+// Route is one HTTP API route served by one function.
+type Route struct {
+	Function string // area folder under functions/
+	Method   string
+	Path     string // API Gateway / Go 1.22 ServeMux pattern syntax
+	Action   string // spec action name; the response carries "<Action>Response"
+}
+
+// Pattern is the net/http ServeMux pattern and the API Gateway route key.
+func (r Route) Pattern() string { return r.Method + " " + r.Path }
+
+const (
+	envPath   = "/v1/runtime_envs"
+	credPath  = "/v1/runtime_env_credentials"
+	labelPath = "/v1/runtime_env_labels"
+)
+
+// Table lists every route of every function.
+var Table = []Route{
+	{"runtimeenv", "POST", envPath, "CreateRuntimeEnv"},
+	{"runtimeenv", "GET", envPath, "DescribeRuntimeEnvs"},
+	{"runtimeenv", "PATCH", envPath + "/{runtime_env_id}", "ModifyRuntimeEnv"},
+	{"runtimeenv", "DELETE", envPath + "/{runtime_env_id}", "DeleteRuntimeEnv"},
+
+	{"credential", "POST", credPath, "CreateRuntimeEnvCredential"},
+	{"credential", "GET", credPath, "DescribeRuntimeEnvCredentials"},
+	{"credential", "PATCH", credPath + "/{runtime_env_credential_id}", "ModifyRuntimeEnvCredential"},
+	{"credential", "DELETE", credPath + "/{runtime_env_credential_id}", "DeleteRuntimeEnvCredential"},
+	{"credential", "POST", envPath + "/{runtime_env_id}/credentials/{runtime_env_credential_id}", "AttachCredentialToRuntimeEnv"},
+	{"credential", "DELETE", envPath + "/{runtime_env_id}/credentials/{runtime_env_credential_id}", "DetachCredentialFromRuntimeEnv"},
+
+	{"label", "POST", labelPath, "CreateRuntimeEnvLabel"},
+	{"label", "GET", labelPath, "DescribeRuntimeEnvLabels"},
+	{"label", "PATCH", labelPath + "/{runtime_env_label_id}", "ModifyRuntimeEnvLabel"},
+	{"label", "DELETE", labelPath + "/{runtime_env_label_id}", "DeleteRuntimeEnvLabel"},
+}
+
+// For returns the routes of one function.
+func For(function string) []Route {
+	var out []Route
+	for _, r := range Table {
+		if r.Function == function {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Functions lists the function areas in table order.
+func Functions() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range Table {
+		if !seen[r.Function] {
+			seen[r.Function] = true
+			out = append(out, r.Function)
+		}
+	}
+	return out
+}
+
+// LogicalID is the function's resource name in template.yaml and its
+// Makefile build target (build-<LogicalID>).
+func LogicalID(function string) string {
+	switch function {
+	case "runtimeenv":
+		return "RuntimeEnvFunction"
+	case "credential":
+		return "CredentialFunction"
+	case "label":
+		return "LabelFunction"
+	}
+	return ""
+}

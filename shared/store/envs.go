@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"maps"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+
+	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/model"
+)
+
+// CreateEnv stores a new runtime env (status active, version 1).
+func (s *Store) CreateEnv(ctx context.Context, e *model.RuntimeEnv) error {
+	s.stamp(&e.Record)
+	it, err := item(model.KindEnv, e, &e.Record, e.Name, "")
+	if err != nil {
+		return err
+	}
+	var t txn
+	t.put(s.table, it, 0, api.Conflict("runtime_env_id %s already exists", e.ID))
+	t.count(model.KindEnv, &e.Record, 1)
+	return s.commit(ctx, &t)
+}
+
+func (s *Store) stamp(r *model.Record) {
+	now := s.now()
+	r.CreateTime, r.StatusTime, r.Status, r.Version = now, now, model.StatusActive, 1
+}
+
+// GetEnv reads a runtime env, deleted ones included.
+func (s *Store) GetEnv(ctx context.Context, id string) (*model.RuntimeEnv, error) {
+	var e model.RuntimeEnv
+	if err := s.get(ctx, model.KindEnv, id, &e); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// UpdateEnv applies fn to the current env and stores the result under a
+// version check, retrying from a fresh read when another writer got there
+// first, so concurrent modifies never lose an update. Owner, visibility and
+// status changes reach the env's labels in the same transaction.
+func (s *Store) UpdateEnv(ctx context.Context, id string, fn func(*model.RuntimeEnv) error) (*model.RuntimeEnv, error) {
+	return s.mutateEnv(ctx, id, func(e *model.RuntimeEnv, _ *txn) error { return fn(e) })
+}
+
+func (s *Store) mutateEnv(ctx context.Context, id string, fn func(*model.RuntimeEnv, *txn) error) (*model.RuntimeEnv, error) {
+	var out *model.RuntimeEnv
+	err := retry(ctx, func() error {
+		old, err := s.GetEnv(ctx, id)
+		if err != nil {
+			return err
+		}
+		e := *old
+		e.Labels = maps.Clone(old.Labels)
+		t := &txn{}
+		if err := fn(&e, t); err != nil {
+			return err
+		}
+		if e.Status != old.Status {
+			e.StatusTime = s.now()
+			if e.Status == model.StatusDeleted {
+				e.Labels = nil
+			}
+		}
+		e.Version = old.Version + 1
+		it, err := item(model.KindEnv, &e, &e.Record, e.Name, "")
+		if err != nil {
+			return err
+		}
+		t.put(s.table, it, old.Version, errVersion)
+		t.count(model.KindEnv, &old.Record, -1)
+		t.count(model.KindEnv, &e.Record, 1)
+		if e.Owner != old.Owner || e.Visibility != old.Visibility || e.Status != old.Status {
+			if err := s.followEnv(ctx, t, old, &e); err != nil {
+				return err
+			}
+		}
+		if err := s.commit(ctx, t); err != nil {
+			return err
+		}
+		out = &e
+		return nil
+	})
+	return out, err
+}
+
+// followEnv moves an env's labels along with its owner, visibility and status.
+func (s *Store) followEnv(ctx context.Context, t *txn, old, e *model.RuntimeEnv) error {
+	ids := make([]string, 0, len(old.Labels))
+	for lid := range old.Labels {
+		ids = append(ids, lid)
+	}
+	items, err := s.batchGet(ctx, model.KindLabel, ids)
+	if err != nil {
+		return err
+	}
+	for _, raw := range items {
+		var l model.Label
+		if err := attributevalue.UnmarshalMap(raw, &l); err != nil {
+			return err
+		}
+		prev := l.Record
+		l.Owner, l.Visibility, l.Version = e.Owner, e.Visibility, l.Version+1
+		if e.Status != old.Status {
+			l.Status, l.StatusTime = e.Status, e.StatusTime
+		}
+		if err := s.putLabel(t, &l, prev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ListEnvs lists runtime envs the caller may read, newest first.
+func (s *Store) ListEnvs(ctx context.Context, l List) ([]model.RuntimeEnv, *Result, error) {
+	res, err := s.list(ctx, model.KindEnv, l)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]model.RuntimeEnv, len(res.Items))
+	if err := attributevalue.UnmarshalListOfMaps(res.Items, &out); err != nil {
+		return nil, nil, err
+	}
+	return out, res, nil
+}
+
+// GetEnvs reads envs by id (for verbose views); missing ones are left out.
+func (s *Store) GetEnvs(ctx context.Context, ids []string) (map[string]model.RuntimeEnv, error) {
+	items, err := s.batchGet(ctx, model.KindEnv, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]model.RuntimeEnv, len(items))
+	for _, it := range items {
+		var e model.RuntimeEnv
+		if err := attributevalue.UnmarshalMap(it, &e); err != nil {
+			return nil, err
+		}
+		out[e.ID] = e
+	}
+	return out, nil
+}
