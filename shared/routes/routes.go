@@ -50,29 +50,10 @@ func For(function string) []Route {
 	return out
 }
 
-// Functions lists the function areas in table order.
-func Functions() []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, r := range Table {
-		if !seen[r.Function] {
-			seen[r.Function] = true
-			out = append(out, r.Function)
-		}
-	}
-	return out
-}
-
-// LogicalID is the function's resource name in template.yaml and its
-// Makefile build target (build-<LogicalID>).
-func LogicalID(function string) string {
-	switch function {
-	case "runtimeenv":
-		return "RuntimeEnvFunction"
-	case "credential":
-		return "CredentialFunction"
-	case "label":
-		return "LabelFunction"
-	}
-	return ""
+// LogicalIDs names each function's resource in template.yaml, which is also
+// its Makefile build target (build-<LogicalID>).
+var LogicalIDs = map[string]string{
+	"runtimeenv": "RuntimeEnvFunction",
+	"credential": "CredentialFunction",
+	"label":      "LabelFunction",
 }

@@ -1,0 +1,119 @@
+package local_test
+
+import (
+	"encoding/json"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/envhub/envhub/infra/local"
+	"github.com/envhub/envhub/infra/local/localtest"
+	"github.com/envhub/envhub/infra/samtemplate"
+	"github.com/envhub/envhub/shared/routes"
+)
+
+// The route table, template.yaml's HttpApi events, the Makefile's build
+// targets, the local server and the functions' handlers must agree exactly.
+func TestRouteTableMatchesTemplate(t *testing.T) {
+	tpl, err := samtemplate.Load(samtemplate.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tpl.Routes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fromTemplate, fromTable []string
+	for _, r := range got {
+		fromTemplate = append(fromTemplate, r.Function+" "+r.Event+" "+r.Method+" "+r.Path)
+	}
+	for _, r := range routes.Table {
+		id, ok := routes.LogicalIDs[r.Function]
+		if !ok {
+			t.Fatalf("function %s has no logical id", r.Function)
+		}
+		fromTable = append(fromTable, id+" "+r.Action+" "+r.Method+" "+r.Path)
+	}
+	slices.Sort(fromTemplate)
+	slices.Sort(fromTable)
+	if !slices.Equal(fromTemplate, fromTable) {
+		t.Fatalf("template.yaml routes differ from the route table:\ntemplate: %q\ntable:    %q", fromTemplate, fromTable)
+	}
+	makefile, err := os.ReadFile(filepath.Join(filepath.Dir(samtemplate.Path()), "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for fn, id := range routes.LogicalIDs {
+		if tpl.Resources[id].Type != "AWS::Serverless::Function" {
+			t.Errorf("template.yaml has no function %s", id)
+		}
+		target := regexp.MustCompile(`(?m)^build-` + id + `:\n\t.*\./functions/` + fn + `/lambda\b`)
+		if !target.Match(makefile) {
+			t.Errorf("Makefile has no build-%s target building ./functions/%s/lambda", id, fn)
+		}
+	}
+	for id, r := range tpl.Resources {
+		if r.Type == "AWS::Serverless::Function" && !slices.Contains(slices.Collect(maps.Values(routes.LogicalIDs)), id) {
+			t.Errorf("template.yaml function %s is not in the route table", id)
+		}
+	}
+}
+
+// Every route of the table reaches its function's handler through the local
+// server (the server's JWT authorizer in front), and nothing else is routed.
+func TestLocalServerServesEveryRoute(t *testing.T) {
+	e := localtest.New(t)
+	a, err := local.LoadAuthorizer(filepath.Join(t.TempDir(), "jwt.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := local.NewServer(a, e.Fns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var patterns []string
+	for _, r := range routes.Table {
+		patterns = append(patterns, r.Pattern())
+	}
+	if !slices.Equal(srv.Patterns(), patterns) {
+		t.Fatalf("server routes %v, table %v", srv.Patterns(), patterns)
+	}
+	tok, err := a.Mint("alice", "", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	param := regexp.MustCompile(`\{([a-z_]+)_id\}`)
+	for _, rt := range routes.Table {
+		path := param.ReplaceAllStringFunc(rt.Path, func(m string) string {
+			return map[string]string{"{runtime_env_id}": "re-x", "{runtime_env_credential_id}": "rec-x", "{runtime_env_label_id}": "rel-x"}[m]
+		})
+		req := httptest.NewRequest(rt.Method, path, strings.NewReader("{}"))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, req)
+		var body map[string]any
+		_ = json.Unmarshal(w.Body.Bytes(), &body)
+		if body["action"] != rt.Action+"Response" {
+			t.Errorf("%s: answered %d %s, not by %s", rt.Pattern(), w.Code, w.Body, rt.Action)
+		}
+		// Without a token API Gateway's authorizer answers 401 before any function.
+		req = httptest.NewRequest(rt.Method, path, nil)
+		w = httptest.NewRecorder()
+		srv.ServeHTTP(w, req)
+		if w.Code != http.StatusUnauthorized {
+			t.Errorf("%s without token: %d", rt.Pattern(), w.Code)
+		}
+	}
+	w := httptest.NewRecorder()
+	srv.ServeHTTP(w, httptest.NewRequest("GET", "/v1/nothing", nil))
+	if w.Code != http.StatusNotFound {
+		t.Errorf("unknown route: %d", w.Code)
+	}
+}
