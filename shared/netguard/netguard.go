@@ -93,7 +93,7 @@ func (p Policy) checkHost(host string) error {
 
 // CheckAddr refuses link-local, metadata, unspecified and (unless allowed) loopback addresses.
 func (p Policy) CheckAddr(addr netip.Addr) error {
-	addr = addr.Unmap()
+	addr = addr.Unmap().WithZone("") // a zoned address never matches a prefix
 	for _, pre := range metadataAddrs {
 		if pre.Contains(addr) {
 			return fmt.Errorf("%w: %s is link-local or a metadata address", ErrBlocked, addr)

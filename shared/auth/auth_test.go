@@ -1,0 +1,73 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+
+	"github.com/envhub/envhub/shared/api"
+)
+
+// identityOf runs claims through the same adapter Lambda uses, so the test
+// reads identity exactly as handlers do.
+func identityOf(t *testing.T, claims map[string]string) (Identity, error) {
+	ev := events.APIGatewayV2HTTPRequest{RawPath: "/", RequestContext: events.APIGatewayV2HTTPRequestContext{
+		HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/"}}}
+	if claims != nil {
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims}}
+	}
+	r, err := (&core.RequestAccessorV2{}).EventToRequestWithContext(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return FromRequest(r)
+}
+
+func TestFromRequest(t *testing.T) {
+	cases := []struct {
+		name   string
+		claims map[string]string
+		want   Identity
+		err    error
+	}{
+		{"user", map[string]string{"sub": "alice"}, Identity{Subject: "alice"}, nil},
+		{"admin", map[string]string{"sub": "root", "role": "admin"}, Identity{Subject: "root", Admin: true}, nil},
+		{"admin in array claim", map[string]string{"sub": "root", "role": "[ops admin]"}, Identity{Subject: "root", Admin: true}, nil},
+		{"not admin", map[string]string{"sub": "eve", "role": "administrator"}, Identity{Subject: "eve"}, nil},
+		{"no sub", map[string]string{"role": "admin"}, Identity{}, api.ErrUnauthenticated},
+		{"no authorizer", nil, Identity{}, api.ErrUnauthenticated},
+	}
+	for _, c := range cases {
+		got, err := identityOf(t, c.claims)
+		if got != c.want || !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
+			t.Errorf("%s: %+v %v", c.name, got, err)
+		}
+	}
+	if _, err := FromRequest(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, api.ErrUnauthenticated) {
+		t.Errorf("plain request: %v", err)
+	}
+}
+
+func TestRights(t *testing.T) {
+	alice, admin := Identity{Subject: "alice"}, Identity{Subject: "root", Admin: true}
+	if !alice.CanRead("bob", Public) || alice.CanRead("bob", Private) || !alice.CanRead("alice", Private) || !admin.CanRead("bob", Private) {
+		t.Error("CanRead")
+	}
+	if alice.CanWrite("bob") || !alice.CanWrite("alice") || !admin.CanWrite("bob") {
+		t.Error("CanWrite")
+	}
+	if o, err := alice.Owner(""); o != "alice" || err != nil {
+		t.Error("default owner")
+	}
+	if _, err := alice.Owner("bob"); !errors.Is(err, api.ErrForbidden) {
+		t.Error("user sets owner")
+	}
+	if o, err := admin.Owner("bob"); o != "bob" || err != nil {
+		t.Error("admin sets owner")
+	}
+}
