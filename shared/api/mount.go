@@ -2,7 +2,11 @@ package api
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
+	"time"
+
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/envhub/envhub/shared/routes"
 )
@@ -24,10 +28,14 @@ func Mount(function string, actions map[string]HandlerFunc) (*http.ServeMux, err
 		seen[rt.Action] = true
 		action := rt.Action
 		mux.HandleFunc(rt.Pattern(), func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
 			r = r.WithContext(WithAction(r.Context(), action))
-			if err := h(w, r); err != nil {
-				WriteError(w, r, err)
+			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+			if err := h(sw, r); err != nil {
+				WriteError(sw, r, err)
 			}
+			slog.InfoContext(r.Context(), "request", "action", action, "status", sw.status,
+				"ms", time.Since(start).Milliseconds(), "request_id", requestID(r))
 		})
 	}
 	for a := range actions {
@@ -36,4 +44,21 @@ func Mount(function string, actions map[string]HandlerFunc) (*http.ServeMux, err
 		}
 	}
 	return mux, nil
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func requestID(r *http.Request) string {
+	if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok {
+		return rc.RequestID
+	}
+	return ""
 }

@@ -27,6 +27,10 @@ type PageInfo struct {
 	NextToken   string `json:"next_token,omitempty"`
 }
 
+// MaxSkip bounds offset paging: deeper pages would read every item before
+// them, so they are reached with next_token, which costs one page each.
+const MaxSkip = 10_000
+
 type token struct {
 	After string `json:"a"`
 	Page  int    `json:"p"`
@@ -47,6 +51,9 @@ func ParsePage(q Query) (Page, error) {
 	}
 	if p.Number, err = q.Int("page_number", 1, 1, 1_000_000); err != nil {
 		return p, err
+	}
+	if p.Skip() > MaxSkip {
+		return p, Invalid("page_number", "reaches past item %d: page further with next_token", MaxSkip)
 	}
 	raw, err := q.String("next_token")
 	if err != nil || raw == "" {
