@@ -24,16 +24,10 @@ func linkIDs(r *http.Request) (envID, credID string, err error) {
 }
 
 func checkPair(caller auth.Identity, e *model.RuntimeEnv, c *model.Credential) error {
-	if !caller.CanRead(e.Owner, e.Visibility) || e.Status == model.StatusDeleted {
-		return api.NotFound("runtime_env", e.ID)
-	}
 	if err := usable(caller, c); err != nil {
 		return err
 	}
-	if !caller.CanWrite(e.Owner) {
-		return api.Forbidden("runtime env %s belongs to another user", e.ID)
-	}
-	return nil
+	return caller.Writable("runtime_env", &e.Record)
 }
 
 func (h *Handler) attach(w http.ResponseWriter, r *http.Request) error {

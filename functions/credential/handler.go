@@ -247,12 +247,9 @@ func (h *Handler) probeAttached(ctx context.Context, caller auth.Identity, id st
 	return nil
 }
 
-// usable: credentials are seen and used only by their owner and admins.
+// usable: credentials are private, so only their owner and admins see and use them.
 func usable(caller auth.Identity, c *model.Credential) error {
-	if !caller.CanWrite(c.Owner) || c.Status == model.StatusDeleted {
-		return api.NotFound("runtime_env_credential", c.ID)
-	}
-	return nil
+	return caller.Writable("runtime_env_credential", &c.Record)
 }
 
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {

@@ -50,17 +50,6 @@ type CreateRequest struct {
 	Value        string `json:"label_value"`
 }
 
-// envWritable: labels change with their env's rights; unreadable or deleted envs are 404.
-func envWritable(caller auth.Identity, e *model.RuntimeEnv) error {
-	if !caller.CanRead(e.Owner, e.Visibility) || e.Status == model.StatusDeleted {
-		return api.NotFound("runtime_env", e.ID)
-	}
-	if !caller.CanWrite(e.Owner) {
-		return api.Forbidden("runtime env %s belongs to another user", e.ID)
-	}
-	return nil
-}
-
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
 	caller, err := auth.FromRequest(r)
 	if err != nil {
@@ -83,7 +72,8 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
 		Record:       model.Record{ID: model.NewID(model.KindLabel)},
 		RuntimeEnvID: req.RuntimeEnvID, Key: req.Key, Value: req.Value,
 	}
-	if err := h.Store.CreateLabel(r.Context(), l, func(e *model.RuntimeEnv) error { return envWritable(caller, e) }); err != nil {
+	// Labels change with their env's rights.
+	if err := h.Store.CreateLabel(r.Context(), l, func(e *model.RuntimeEnv) error { return caller.Writable("runtime_env", &e.Record) }); err != nil {
 		return err
 	}
 	api.WriteOK(w, r, &idResponse{ID: l.ID})
@@ -140,7 +130,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, fn func(*model.
 		if l.Status == model.StatusDeleted || !caller.CanRead(e.Owner, e.Visibility) {
 			return api.NotFound("runtime_env_label", id)
 		}
-		if err := envWritable(caller, e); err != nil {
+		if err := caller.Writable("runtime_env", &e.Record); err != nil {
 			return err
 		}
 		return fn(l)

@@ -156,7 +156,7 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	_, err = h.Store.UpdateEnv(r.Context(), id, func(e *model.RuntimeEnv) error {
-		if err := writable(caller, e); err != nil {
+		if err := caller.Writable("runtime_env", &e.Record); err != nil {
 			return err
 		}
 		if req.Version != nil && *req.Version != e.Version {
@@ -209,18 +209,6 @@ func checkModify(caller auth.Identity, req *ModifyRequest) error {
 	return nil
 }
 
-// writable hides envs the caller cannot read (404) and refuses changes to
-// ones it can read but not change (403). Deleted envs cannot change.
-func writable(caller auth.Identity, e *model.RuntimeEnv) error {
-	if !caller.CanRead(e.Owner, e.Visibility) || e.Status == model.StatusDeleted {
-		return api.NotFound("runtime_env", e.ID)
-	}
-	if !caller.CanWrite(e.Owner) {
-		return api.Forbidden("runtime env %s belongs to another user", e.ID)
-	}
-	return nil
-}
-
 func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
 	caller, err := auth.FromRequest(r)
 	if err != nil {
@@ -234,7 +222,7 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	_, err = h.Store.UpdateEnv(r.Context(), id, func(e *model.RuntimeEnv) error {
-		if err := writable(caller, e); err != nil {
+		if err := caller.Writable("runtime_env", &e.Record); err != nil {
 			return err
 		}
 		if e.CredentialID != "" {

@@ -10,6 +10,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/model"
 )
 
 // RoleClaim carries the caller's role; AdminRole in it makes the caller an admin.
@@ -90,4 +91,17 @@ func (id Identity) Owner(requested string) (string, error) {
 		return "", api.Forbidden("owner: only an admin may set an owner other than the caller")
 	}
 	return requested, nil
+}
+
+// Writable checks the caller may change r: records it cannot read, or that
+// are deleted, are hidden (404 under kind's name); ones it can read but does
+// not own are refused (403).
+func (id Identity) Writable(kind string, r *model.Record) error {
+	if !id.CanRead(r.Owner, r.Visibility) || r.Status == model.StatusDeleted {
+		return api.NotFound(kind, r.ID)
+	}
+	if !id.CanWrite(r.Owner) {
+		return api.Forbidden("%s %s belongs to another user", kind, r.ID)
+	}
+	return nil
 }
