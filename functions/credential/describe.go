@@ -26,21 +26,16 @@ func ParseDescribe(r *http.Request, caller auth.Identity) (store.List, bool, err
 		return l, false, err
 	}
 	if ids := q.Strings("runtime_env_credential_ids"); len(ids) > 0 {
-		if len(ids) > 100 {
-			return l, false, api.Invalid("runtime_env_credential_ids", "must hold at most 100 ids")
-		}
-		for _, id := range ids {
-			if err := api.CheckID("runtime_env_credential_ids", id, model.IDPrefix(model.KindCredential)); err != nil {
-				return l, false, err
-			}
+		if err := api.CheckIDs("runtime_env_credential_ids", ids, model.IDPrefix(model.KindCredential)); err != nil {
+			return l, false, err
 		}
 		l.IDs = ids
 	}
 	if l.Filter.Search, err = q.String("search_word"); err != nil {
 		return l, false, err
 	}
-	if len(l.Filter.Search) > 255 {
-		return l, false, api.Invalid("search_word", "must be at most 255 characters")
+	if err := model.CheckSearch(l.Filter.Search); err != nil {
+		return l, false, err
 	}
 	owner, err := q.String("owner")
 	if err != nil {

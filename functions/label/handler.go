@@ -158,7 +158,11 @@ func ParseDescribe(r *http.Request, caller auth.Identity) (store.List, bool, err
 	if err != nil {
 		return l, false, err
 	}
-	for _, sel := range q.Strings("runtime_env_labels") {
+	sels := q.Strings("runtime_env_labels")
+	if len(sels) > 20 {
+		return l, false, api.Invalid("runtime_env_labels", "must hold at most 20 selectors")
+	}
+	for _, sel := range sels {
 		key, value, hasValue := strings.Cut(sel, "=")
 		if hasValue && value == "" {
 			return l, false, api.Invalid("runtime_env_labels", "selector %q must be key or key=value", sel)

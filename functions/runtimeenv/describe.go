@@ -40,8 +40,8 @@ func ParseDescribe(r *http.Request, caller auth.Identity) (store.List, bool, err
 	if l.Filter.Search, err = q.String("search_word"); err != nil {
 		return l, false, err
 	}
-	if len(l.Filter.Search) > 255 {
-		return l, false, api.Invalid("search_word", "must be at most 255 characters")
+	if err := model.CheckSearch(l.Filter.Search); err != nil {
+		return l, false, err
 	}
 	for _, s := range q.Strings("status") {
 		if s != model.StatusActive && s != model.StatusDeleted {
@@ -60,19 +60,17 @@ func ParseDescribe(r *http.Request, caller auth.Identity) (store.List, bool, err
 		}
 	}
 	l.Owners = q.Strings("owners")
-	for _, o := range l.Owners {
-		if err := model.CheckOwner("owners", o); err != nil {
-			return l, false, err
-		}
+	if err := model.CheckOwners("owners", l.Owners); err != nil {
+		return l, false, err
 	}
 	if ids := q.Strings("runtime_env_ids"); len(ids) > 0 {
-		if err := checkIDs("runtime_env_ids", ids, model.KindEnv); err != nil {
+		if err := api.CheckIDs("runtime_env_ids", ids, model.IDPrefix(model.KindEnv)); err != nil {
 			return l, false, err
 		}
 		l.IDs = ids
 	}
 	labels := q.Strings("runtime_env_label_ids")
-	if err := checkIDs("runtime_env_label_ids", labels, model.KindLabel); err != nil {
+	if err := api.CheckIDs("runtime_env_label_ids", labels, model.IDPrefix(model.KindLabel)); err != nil {
 		return l, false, err
 	}
 	verbose, err := q.Verbose()
@@ -84,18 +82,6 @@ func ParseDescribe(r *http.Request, caller auth.Identity) (store.List, bool, err
 		return l, false, err
 	}
 	return l, verbose, nil
-}
-
-func checkIDs(field string, ids []string, kind string) error {
-	if len(ids) > 100 {
-		return api.Invalid(field, "must hold at most 100 ids")
-	}
-	for _, id := range ids {
-		if err := api.CheckID(field, id, model.IDPrefix(kind)); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func (h *Handler) describe(w http.ResponseWriter, r *http.Request) error {

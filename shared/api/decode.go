@@ -134,19 +134,32 @@ func (q Query) Verbose() (bool, error) {
 	return n == 1, err
 }
 
-// PathID returns a path parameter that must carry the given id prefix.
+// PathID returns a path parameter that must be an id with the given prefix.
 func PathID(r *http.Request, name, prefix string) (string, error) {
 	id := r.PathValue(name)
-	if !strings.HasPrefix(id, prefix) || len(id) > 64 {
-		return "", Invalid(name, "must be an id starting with %q", prefix)
-	}
-	return id, nil
+	return id, CheckID(name, id, prefix)
 }
 
-// CheckID validates an id given in a body or query.
+// CheckID validates an id: the kind's prefix, then 1-32 lowercase letters or digits.
 func CheckID(field, id, prefix string) error {
-	if !strings.HasPrefix(id, prefix) || len(id) > 64 || len(id) == len(prefix) {
-		return Invalid(field, "must be an id starting with %q", prefix)
+	rest, ok := strings.CutPrefix(id, prefix)
+	if !ok || len(rest) == 0 || len(rest) > 32 || strings.ContainsFunc(rest, func(r rune) bool {
+		return (r < 'a' || r > 'z') && (r < '0' || r > '9')
+	}) {
+		return Invalid(field, "must be an id: %q followed by lowercase letters and digits", prefix)
+	}
+	return nil
+}
+
+// CheckIDs validates a list filter of ids (at most 100, one BatchGetItem).
+func CheckIDs(field string, ids []string, prefix string) error {
+	if len(ids) > 100 {
+		return Invalid(field, "must hold at most 100 ids")
+	}
+	for _, id := range ids {
+		if err := CheckID(field, id, prefix); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -164,7 +164,7 @@ func CheckVisibility(s string) error {
 
 // CheckOwner: a JWT subject, 1-255 characters without spaces or control characters.
 func CheckOwner(field, s string) error {
-	if s == "" || len(s) > 255 || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
+	if s == "" || len(s) > 255 || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
 		return api.Invalid(field, "must be a user id of 1-255 characters without spaces")
 	}
 	return nil
@@ -184,4 +184,20 @@ func CheckLabel(key, value string) error {
 		return api.Invalid("label_value", "is required")
 	}
 	return checkText("label_value", value, 255)
+}
+
+// CheckSearch: a search word is text of at most 255 characters.
+func CheckSearch(s string) error { return checkText("search_word", s, 255) }
+
+// CheckOwners: owner filters, at most 20 (each is one index query).
+func CheckOwners(field string, owners []string) error {
+	if len(owners) > 20 {
+		return api.Invalid(field, "must name at most 20 owners")
+	}
+	for _, o := range owners {
+		if err := CheckOwner(field, o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
