@@ -9,21 +9,21 @@ import (
 	lt "github.com/envhub/envhub/infra/local/localtest"
 )
 
-func ok(t *testing.T, r lt.Response) {
+func ok(t testing.TB, r lt.Response) {
 	t.Helper()
 	if r.Status != 200 || r.Body["ret_code"] != float64(0) {
 		t.Fatalf("want success, got %d %s", r.Status, r.Raw)
 	}
 }
 
-func newEnv(t *testing.T, e *lt.Env, u lt.User, vis string) string {
+func newEnv(t testing.TB, e *lt.Env, u lt.User, vis string) string {
 	t.Helper()
 	r := e.Call(u, "CreateRuntimeEnv", lt.Req{Body: map[string]any{"runtime": "kubernetes", "name": "e", "endpoint": "https://k8s.example.com", "zone": "default", "visibility": vis}})
 	ok(t, r)
 	return r.Body["runtime_env_id"].(string)
 }
 
-func newLabel(t *testing.T, e *lt.Env, u lt.User, env, k, v string) string {
+func newLabel(t testing.TB, e *lt.Env, u lt.User, env, k, v string) string {
 	t.Helper()
 	r := e.Call(u, "CreateRuntimeEnvLabel", lt.Req{Body: map[string]any{"runtime_env_id": env, "label_key": k, "label_value": v}})
 	ok(t, r)

@@ -18,14 +18,14 @@ func envBody(name string, extra ...string) map[string]any {
 	return b
 }
 
-func create(t *testing.T, e *lt.Env, u lt.User, body map[string]any) string {
+func create(t testing.TB, e *lt.Env, u lt.User, body map[string]any) string {
 	t.Helper()
 	r := e.Call(u, "CreateRuntimeEnv", lt.Req{Body: body})
 	ok(t, r)
 	return r.Body["runtime_env_id"].(string)
 }
 
-func ok(t *testing.T, r lt.Response) {
+func ok(t testing.TB, r lt.Response) {
 	t.Helper()
 	if r.Status != 200 || r.Body["ret_code"] != float64(0) {
 		t.Fatalf("want success, got %d %s", r.Status, r.Raw)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
@@ -14,36 +16,71 @@ import (
 // HandlerFunc is a handler that returns its error for WriteError.
 type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// Mount registers one function's handlers on a new mux, one per route of the
-// table. It fails if a route has no handler or a handler has no route, so a
-// function and the table can never drift apart.
-func Mount(function string, actions map[string]HandlerFunc) (*http.ServeMux, error) {
-	mux := http.NewServeMux()
-	seen := map[string]bool{}
-	for _, rt := range routes.For(function) {
-		h, ok := actions[rt.Action]
+// Router serves one function's routes. API Gateway has already matched the
+// route, so the router dispatches on the event's routeKey and takes path
+// parameters from the raw path, segment by segment, with no re-routing,
+// cleaning or redirects of its own.
+type Router struct {
+	routes map[string]mounted // by route key
+}
+
+type mounted struct {
+	route   routes.Route
+	handler HandlerFunc
+}
+
+// Mount builds one function's router from the route table. It fails if a
+// route has no handler or a handler has no route, so a function and the
+// table can never drift apart.
+func Mount(function string, actions map[string]HandlerFunc) (*Router, error) {
+	rt := &Router{routes: map[string]mounted{}}
+	for _, r := range routes.For(function) {
+		h, ok := actions[r.Action]
 		if !ok {
-			return nil, fmt.Errorf("function %s: no handler for %s (%s)", function, rt.Action, rt.Pattern())
+			return nil, fmt.Errorf("function %s: no handler for %s (%s)", function, r.Action, r.Pattern())
 		}
-		seen[rt.Action] = true
-		action := rt.Action
-		mux.HandleFunc(rt.Pattern(), func(w http.ResponseWriter, r *http.Request) {
-			start := time.Now()
-			r = r.WithContext(WithAction(r.Context(), action))
-			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-			if err := h(sw, r); err != nil {
-				WriteError(sw, r, err)
+		rt.routes[r.Pattern()] = mounted{r, h}
+	}
+	if len(rt.routes) != len(actions) {
+		return nil, fmt.Errorf("function %s: %d handlers for %d routes in the table", function, len(actions), len(rt.routes))
+	}
+	return rt, nil
+}
+
+func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rc, _ := core.GetAPIGatewayV2ContextFromContext(r.Context())
+	m, ok := rt.routes[rc.RouteKey]
+	if !ok || !setPathValues(r, m.route.Path) {
+		WriteError(w, r, fmt.Errorf("%w: route %q is not served here", ErrNotFound, rc.RouteKey))
+		return
+	}
+	r = r.WithContext(WithAction(r.Context(), m.route.Action))
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	if err := m.handler(sw, r); err != nil {
+		WriteError(sw, r, err)
+	}
+	slog.InfoContext(r.Context(), "request", "action", m.route.Action, "status", sw.status,
+		"ms", time.Since(start).Milliseconds(), "request_id", rc.RequestID)
+}
+
+// setPathValues fills {name} segments of pattern from the request's raw path.
+func setPathValues(r *http.Request, pattern string) bool {
+	want := strings.Split(strings.TrimPrefix(pattern, "/"), "/")
+	got := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/") // an empty id stays a segment
+	if len(want) != len(got) {
+		return false
+	}
+	for i, seg := range want {
+		if name, ok := strings.CutPrefix(seg, "{"); ok {
+			v, err := url.PathUnescape(got[i])
+			if err != nil {
+				v = got[i] // left as sent; the handler's id check refuses it
 			}
-			slog.InfoContext(r.Context(), "request", "action", action, "status", sw.status,
-				"ms", time.Since(start).Milliseconds(), "request_id", requestID(r))
-		})
-	}
-	for a := range actions {
-		if !seen[a] {
-			return nil, fmt.Errorf("function %s: handler %s has no route in the table", function, a)
+			r.SetPathValue(strings.TrimSuffix(name, "}"), v)
 		}
 	}
-	return mux, nil
+	return true
 }
 
 type statusWriter struct {
@@ -54,11 +91,4 @@ type statusWriter struct {
 func (w *statusWriter) WriteHeader(status int) {
 	w.status = status
 	w.ResponseWriter.WriteHeader(status)
-}
-
-func requestID(r *http.Request) string {
-	if rc, ok := core.GetAPIGatewayV2ContextFromContext(r.Context()); ok {
-		return rc.RequestID
-	}
-	return ""
 }

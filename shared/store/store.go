@@ -54,6 +54,9 @@ func New(db DB, table string) *Store {
 	return &Store{db: db, table: table, now: func() time.Time { return time.Now().UTC() }}
 }
 
+// Table is the table's name.
+func (s *Store) Table() string { return s.table }
+
 // errVersion means another writer changed the record first; callers retry.
 var errVersion = fmt.Errorf("%w: the record changed concurrently; retry", api.ErrConflict)
 

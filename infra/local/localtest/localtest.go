@@ -8,6 +8,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -45,6 +47,8 @@ type Env struct {
 // New creates a fresh table on the DynamoDB Local that make test started.
 func New(t testing.TB) *Env {
 	t.Helper()
+	// Request logs are for operators; in tests the responses say it all.
+	slog.SetDefault(slog.New(slog.NewJSONHandler(io.Discard, nil)))
 	endpoint := os.Getenv("DYNAMODB_ENDPOINT")
 	if endpoint == "" {
 		t.Fatal("DYNAMODB_ENDPOINT is not set: run the tests with `make test`, which starts DynamoDB Local")
@@ -88,16 +92,21 @@ type Req struct {
 // API Gateway would after its JWT authorizer passed u.
 func (e *Env) Call(u User, action string, req Req) Response {
 	e.t.Helper()
-	rt := route(e.t, action)
-	ev := SampleEvent(e.t, rt)
+	return e.call(e.t, u, action, req)
+}
+
+func (e *Env) call(t testing.TB, u User, action string, req Req) Response {
+	t.Helper()
+	rt := route(t, action)
+	ev := SampleEvent(t, rt)
 	FillEvent(&ev, rt, u, req)
 	resp, err := e.Fns[rt.Function].ProxyWithContext(context.Background(), ev)
 	if err != nil {
-		e.t.Fatalf("%s: %v", action, err)
+		t.Fatalf("%s: %v", action, err)
 	}
 	out := Response{Status: resp.StatusCode, Raw: resp.Body}
 	if err := json.Unmarshal([]byte(resp.Body), &out.Body); err != nil {
-		e.t.Fatalf("%s: response is not JSON: %q", action, resp.Body)
+		t.Fatalf("%s: response is not JSON: %q", action, resp.Body)
 	}
 	return out
 }
