@@ -14,16 +14,23 @@ log=$(mktemp)
 say "starting DynamoDB Local on 127.0.0.1:$port"
 scripts/dynamodb-local.sh start "$port" >"$log" 2>&1 &
 ddb=$!
-trap 'kill $ddb 2>/dev/null || true; wait $ddb 2>/dev/null || true; rm -f "$log"' EXIT
+trap 'kill $ddb 2>/dev/null || true; wait $ddb 2>/dev/null || true; rm -f "$log" "$log.fuzz"' EXIT
 wait_http "http://127.0.0.1:$port" 60 || { cat "$log"; die "DynamoDB Local did not start"; }
 export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
 
 say "go vet"
 go vet ./...
 say "go test"
-go test -count=1 ./... 2>&1 | tee /tmp/envhub-test.$$.log
-status=${PIPESTATUS[0]}
-[ "$status" = 0 ] || exit "$status"
+out=$(mktemp)
+set +e
+go test -count=1 -v ./... >"$out" 2>&1
+status=$?
+set -e
+grep -E '^(ok|FAIL|panic:)|--- FAIL' "$out" || true
+[ "$status" = 0 ] || { grep -E -B2 -A20 -- '--- FAIL|panic:' "$out" | head -200; rm -f "$out"; exit "$status"; }
+passed=$(grep -c -- '--- PASS' "$out" || true)
+failed=$(grep -c -- '--- FAIL' "$out" || true)
+rm -f "$out"
 
 say "fuzzing each request decoder for ${FUZZTIME:=5s}"
 { grep -rl --include='*_test.go' '^func Fuzz' . || true; } | sort | while read -r file; do
@@ -33,6 +40,4 @@ say "fuzzing each request decoder for ${FUZZTIME:=5s}"
     echo "fuzz $pkg $fn ok"
   done
 done
-passed=$(grep -c '^ok ' /tmp/envhub-test.$$.log || true)
-rm -f /tmp/envhub-test.$$.log
-say "all tests passed ($passed packages)"
+echo "tests: $passed passed, $failed failed"
