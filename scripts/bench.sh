@@ -5,15 +5,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
-scripts/dynamodb-local.sh install >/dev/null
-port=$(free_port)
-log=$(mktemp)
-say "starting DynamoDB Local on 127.0.0.1:$port"
-scripts/dynamodb-local.sh start "$port" >"$log" 2>&1 &
-ddb=$!
-trap 'kill $ddb 2>/dev/null || true; wait $ddb 2>/dev/null || true; rm -f "$log"' EXIT
-wait_http "http://127.0.0.1:$port" 60 || { cat "$log"; die "DynamoDB Local did not start"; }
-export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+start_dynamodb_local
 
 benches=(
   "./functions/runtimeenv BenchmarkDescribeRuntimeEnvs"

@@ -21,3 +21,18 @@ wait_http() {
     sleep 0.2
   done
 }
+
+# start_dynamodb_local: install and start an in-memory DynamoDB Local on a
+# free port, stop it on exit, and export DYNAMODB_ENDPOINT.
+start_dynamodb_local() {
+  local dir; dir=$(dirname "${BASH_SOURCE[0]}")
+  "$dir/dynamodb-local.sh" install >/dev/null
+  local port; port=$(free_port)
+  DDB_LOG=$(mktemp)
+  say "starting DynamoDB Local on 127.0.0.1:$port"
+  "$dir/dynamodb-local.sh" start "$port" >"$DDB_LOG" 2>&1 &
+  DDB_PID=$!
+  trap 'kill $DDB_PID 2>/dev/null || true; wait $DDB_PID 2>/dev/null || true; rm -f "$DDB_LOG" "$DDB_LOG".*' EXIT
+  wait_http "http://127.0.0.1:$port" 60 || { cat "$DDB_LOG"; die "DynamoDB Local did not start"; }
+  export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+}

@@ -7,16 +7,7 @@ cd "$(dirname "$0")/.."
 
 say "downloading Go modules"
 go mod download
-scripts/dynamodb-local.sh install >/dev/null
-
-port=$(free_port)
-log=$(mktemp)
-say "starting DynamoDB Local on 127.0.0.1:$port"
-scripts/dynamodb-local.sh start "$port" >"$log" 2>&1 &
-ddb=$!
-trap 'kill $ddb 2>/dev/null || true; wait $ddb 2>/dev/null || true; rm -f "$log" "$log.fuzz"' EXIT
-wait_http "http://127.0.0.1:$port" 60 || { cat "$log"; die "DynamoDB Local did not start"; }
-export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+start_dynamodb_local
 
 say "go vet"
 go vet ./...
@@ -36,7 +27,7 @@ say "fuzzing each request decoder for ${FUZZTIME:=5s}"
 { grep -rl --include='*_test.go' '^func Fuzz' . || true; } | sort | while read -r file; do
   pkg=./$(dirname "${file#./}")
   for fn in $(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$file"); do
-    go test -run='^$' -fuzz="^$fn\$" -fuzztime="$FUZZTIME" "$pkg" >"$log.fuzz" 2>&1 || { cat "$log.fuzz"; die "fuzz $pkg $fn failed"; }
+    go test -run='^$' -fuzz="^$fn\$" -fuzztime="$FUZZTIME" "$pkg" >"$DDB_LOG.fuzz" 2>&1 || { cat "$DDB_LOG.fuzz"; die "fuzz $pkg $fn failed"; }
     echo "fuzz $pkg $fn ok"
   done
 done

@@ -21,13 +21,6 @@ import (
 	lt "github.com/envhub/envhub/infra/local/localtest"
 )
 
-func ok(t testing.TB, r lt.Response) {
-	t.Helper()
-	if r.Status != 200 || r.Body["ret_code"] != float64(0) {
-		t.Fatalf("want success, got %d %s", r.Status, r.Raw)
-	}
-}
-
 func caData(t *testing.T) string {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ca"},
@@ -51,7 +44,7 @@ func qcContent(ak, sk string) map[string]any {
 func newCred(t testing.TB, e *lt.Env, u lt.User, body map[string]any) string {
 	t.Helper()
 	r := e.Call(u, "CreateRuntimeEnvCredential", lt.Req{Body: body})
-	ok(t, r)
+	lt.OK(t, r)
 	if r.Body["action"] != "CreateRuntimeEnvCredentialResponse" || !strings.HasPrefix(r.Body["runtime_env_credential_id"].(string), "rec-") {
 		t.Fatalf("response %s", r.Raw)
 	}
@@ -61,14 +54,14 @@ func newCred(t testing.TB, e *lt.Env, u lt.User, body map[string]any) string {
 func newEnv(t testing.TB, e *lt.Env, u lt.User, runtime, endpoint, zone, vis string) string {
 	t.Helper()
 	r := e.Call(u, "CreateRuntimeEnv", lt.Req{Body: map[string]any{"runtime": runtime, "name": "e", "endpoint": endpoint, "zone": zone, "visibility": vis}})
-	ok(t, r)
+	lt.OK(t, r)
 	return r.Body["runtime_env_id"].(string)
 }
 
 func creds(t *testing.T, e *lt.Env, u lt.User, q url.Values) ([]map[string]any, map[string]any) {
 	t.Helper()
 	r := e.Call(u, "DescribeRuntimeEnvCredentials", lt.Req{Query: q})
-	ok(t, r)
+	lt.OK(t, r)
 	var out []map[string]any
 	for _, it := range r.Body["runtime_env_credential_set"].([]any) {
 		out = append(out, it.(map[string]any))
@@ -243,7 +236,7 @@ func TestOwnershipDescribeModify(t *testing.T) {
 	if r := e.Call(lt.Bob, "DeleteRuntimeEnvCredential", lt.Req{Path: path(a1)}); r.Status != 404 {
 		t.Errorf("bob deletes alice's: %d", r.Status)
 	}
-	ok(t, e.Call(lt.Alice, "ModifyRuntimeEnvCredential", lt.Req{Path: path(a1), Body: map[string]any{"name": "renamed", "description": "d",
+	lt.OK(t, e.Call(lt.Alice, "ModifyRuntimeEnvCredential", lt.Req{Path: path(a1), Body: map[string]any{"name": "renamed", "description": "d",
 		"content": map[string]any{"server": "https://k8s.example.com", "token": "new", "certificate_authority_data": caData(t)}}}))
 	got, _ := creds(t, e, lt.Alice, url.Values{"runtime_env_credential_ids": {a1}})
 	if got[0]["name"] != "renamed" || got[0]["runtime"] != "kubernetes" || got[0]["content"].(map[string]any)["token"] != "******" || got[0]["version"] != float64(2) {
@@ -255,7 +248,7 @@ func TestOwnershipDescribeModify(t *testing.T) {
 	if r := e.Call(lt.Alice, "ModifyRuntimeEnvCredential", lt.Req{Path: path(a1), Body: map[string]any{"content": map[string]any{"x": "y"}}}); r.Status != 400 {
 		t.Errorf("bad content on modify: %d", r.Status)
 	}
-	ok(t, e.Call(lt.Alice, "DeleteRuntimeEnvCredential", lt.Req{Path: path(a2)}))
+	lt.OK(t, e.Call(lt.Alice, "DeleteRuntimeEnvCredential", lt.Req{Path: path(a2)}))
 	if r := e.Call(lt.Alice, "ModifyRuntimeEnvCredential", lt.Req{Path: path(a2), Body: map[string]any{"name": "x"}}); r.Status != 404 {
 		t.Errorf("modify deleted: %d", r.Status)
 	}

@@ -17,7 +17,7 @@ func link(e *lt.Env, u lt.User, action, env, cred string) lt.Response {
 func attachedTo(t *testing.T, e *lt.Env, u lt.User, env string) []any {
 	t.Helper()
 	r := e.Call(u, "DescribeRuntimeEnvs", lt.Req{Query: url.Values{"runtime_env_ids": {env}, "verbose": {"1"}, "status": {"active", "deleted"}}})
-	ok(t, r)
+	lt.OK(t, r)
 	return r.Body["runtime_env_set"].([]any)[0].(map[string]any)["runtime_env_credential_ids"].([]any)
 }
 
@@ -36,14 +36,14 @@ func TestAttachDetach(t *testing.T) {
 	bobEnv := newEnv(t, e, lt.Bob, "kubernetes", "https://k8s3.example.com", "default", "private")
 
 	r := link(e, lt.Alice, "AttachCredentialToRuntimeEnv", env, cred)
-	ok(t, r)
+	lt.OK(t, r)
 	if r.Body["action"] != "AttachCredentialToRuntimeEnvResponse" {
 		t.Fatalf("response %s", r.Raw)
 	}
 	if got := attachedTo(t, e, lt.Alice, env); len(got) != 1 || got[0] != cred {
 		t.Fatalf("env credentials %v", got)
 	}
-	ok(t, link(e, lt.Alice, "AttachCredentialToRuntimeEnv", env2, cred)) // one credential, many envs
+	lt.OK(t, link(e, lt.Alice, "AttachCredentialToRuntimeEnv", env2, cred)) // one credential, many envs
 	items, _ := creds(t, e, lt.Alice, url.Values{"runtime_env_credential_ids": {cred}, "verbose": {"1"}})
 	if re, ok := items[0]["runtime_env"].(map[string]any); !ok || (re["runtime_env_id"] != env && re["runtime_env_id"] != env2) || len(items[0]["runtime_envs"].([]any)) != 2 {
 		t.Fatalf("verbose credential %v", items[0])
@@ -89,13 +89,13 @@ func TestAttachDetach(t *testing.T) {
 		t.Fatalf("runtime switch while attached: %d %s", r.Status, r.Raw)
 	}
 
-	ok(t, link(e, lt.Alice, "DetachCredentialFromRuntimeEnv", env, cred))
+	lt.OK(t, link(e, lt.Alice, "DetachCredentialFromRuntimeEnv", env, cred))
 	if r := link(e, lt.Alice, "DetachCredentialFromRuntimeEnv", env, cred); r.Status != 409 {
 		t.Fatalf("second detach: %d", r.Status)
 	}
-	ok(t, link(e, lt.Admin, "DetachCredentialFromRuntimeEnv", env2, cred))
-	ok(t, e.Call(lt.Alice, "DeleteRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": env}}))
-	ok(t, e.Call(lt.Alice, "DeleteRuntimeEnvCredential", lt.Req{Path: map[string]string{"runtime_env_credential_id": cred}}))
+	lt.OK(t, link(e, lt.Admin, "DetachCredentialFromRuntimeEnv", env2, cred))
+	lt.OK(t, e.Call(lt.Alice, "DeleteRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": env}}))
+	lt.OK(t, e.Call(lt.Alice, "DeleteRuntimeEnvCredential", lt.Req{Path: map[string]string{"runtime_env_credential_id": cred}}))
 	if r := link(e, lt.Alice, "AttachCredentialToRuntimeEnv", env2, cred); r.Status != 404 {
 		t.Fatalf("attach deleted credential: %d", r.Status)
 	}
@@ -183,7 +183,7 @@ func TestQingCloudValidation(t *testing.T) {
 		}
 	}
 	calls := s.Calls()
-	ok(t, link(e, lt.Alice, "AttachCredentialToRuntimeEnv", good, right))
+	lt.OK(t, link(e, lt.Alice, "AttachCredentialToRuntimeEnv", good, right))
 	if s.Calls() != calls+1 {
 		t.Fatal("attach did not validate live")
 	}
@@ -193,6 +193,6 @@ func TestQingCloudValidation(t *testing.T) {
 		t.Fatalf("rotation to a wrong secret: %d %s", r.Status, r.Raw)
 	}
 	other := newEnv(t, e, lt.Alice, "qingcloud", s.URL+"/iaas/", "pek3a", "private")
-	ok(t, link(e, lt.Alice, "AttachCredentialToRuntimeEnv", other, right)) // the old content still works
-	ok(t, e.Call(lt.Alice, "ModifyRuntimeEnvCredential", lt.Req{Path: path, Body: map[string]any{"content": qcContent("AK", "SK")}}))
+	lt.OK(t, link(e, lt.Alice, "AttachCredentialToRuntimeEnv", other, right)) // the old content still works
+	lt.OK(t, e.Call(lt.Alice, "ModifyRuntimeEnvCredential", lt.Req{Path: path, Body: map[string]any{"content": qcContent("AK", "SK")}}))
 }

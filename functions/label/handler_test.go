@@ -9,24 +9,17 @@ import (
 	lt "github.com/envhub/envhub/infra/local/localtest"
 )
 
-func ok(t testing.TB, r lt.Response) {
-	t.Helper()
-	if r.Status != 200 || r.Body["ret_code"] != float64(0) {
-		t.Fatalf("want success, got %d %s", r.Status, r.Raw)
-	}
-}
-
 func newEnv(t testing.TB, e *lt.Env, u lt.User, vis string) string {
 	t.Helper()
 	r := e.Call(u, "CreateRuntimeEnv", lt.Req{Body: map[string]any{"runtime": "kubernetes", "name": "e", "endpoint": "https://k8s.example.com", "zone": "default", "visibility": vis}})
-	ok(t, r)
+	lt.OK(t, r)
 	return r.Body["runtime_env_id"].(string)
 }
 
 func newLabel(t testing.TB, e *lt.Env, u lt.User, env, k, v string) string {
 	t.Helper()
 	r := e.Call(u, "CreateRuntimeEnvLabel", lt.Req{Body: map[string]any{"runtime_env_id": env, "label_key": k, "label_value": v}})
-	ok(t, r)
+	lt.OK(t, r)
 	if r.Body["action"] != "CreateRuntimeEnvLabelResponse" || !strings.HasPrefix(r.Body["runtime_env_label_id"].(string), "rel-") {
 		t.Fatalf("response %s", r.Raw)
 	}
@@ -36,7 +29,7 @@ func newLabel(t testing.TB, e *lt.Env, u lt.User, env, k, v string) string {
 func list(t *testing.T, e *lt.Env, u lt.User, q url.Values) (keys []string, body map[string]any) {
 	t.Helper()
 	r := e.Call(u, "DescribeRuntimeEnvLabels", lt.Req{Query: q})
-	ok(t, r)
+	lt.OK(t, r)
 	for _, it := range r.Body["runtime_env_label_set"].([]any) {
 		m := it.(map[string]any)
 		keys = append(keys, m["label_key"].(string)+"="+m["label_value"].(string))
@@ -47,7 +40,7 @@ func list(t *testing.T, e *lt.Env, u lt.User, q url.Values) (keys []string, body
 func envLabels(t *testing.T, e *lt.Env, u lt.User, env string) int {
 	t.Helper()
 	r := e.Call(u, "DescribeRuntimeEnvs", lt.Req{Query: url.Values{"runtime_env_ids": {env}}})
-	ok(t, r)
+	lt.OK(t, r)
 	return len(r.Body["runtime_env_set"].([]any)[0].(map[string]any)["runtime_env_labels"].([]any))
 }
 
@@ -146,7 +139,7 @@ func TestLabelLifecycleAndVisibility(t *testing.T) {
 		t.Fatalf("bad key on modify: %d", r.Status)
 	}
 	r := e.Call(lt.Alice, "ModifyRuntimeEnvLabel", lt.Req{Path: path(lq), Body: map[string]any{"label_value": "bronze"}})
-	ok(t, r)
+	lt.OK(t, r)
 	if r.Body["runtime_env_label_id"] != lq {
 		t.Fatalf("modify response %s", r.Raw)
 	}
@@ -155,13 +148,13 @@ func TestLabelLifecycleAndVisibility(t *testing.T) {
 	}
 
 	// A label follows its env's visibility.
-	ok(t, e.Call(lt.Alice, "ModifyRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": public}, Body: map[string]any{"visibility": "private"}}))
+	lt.OK(t, e.Call(lt.Alice, "ModifyRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": public}, Body: map[string]any{"visibility": "private"}}))
 	if keys, body := list(t, e, lt.Bob, nil); len(keys) != 0 || body["total_count"] != float64(0) {
 		t.Fatalf("bob still sees labels of a now private env: %v %v", keys, body["total_count"])
 	}
 
 	// Delete is soft and frees the key.
-	ok(t, e.Call(lt.Alice, "DeleteRuntimeEnvLabel", lt.Req{Path: path(lq)}))
+	lt.OK(t, e.Call(lt.Alice, "DeleteRuntimeEnvLabel", lt.Req{Path: path(lq)}))
 	if r := e.Call(lt.Alice, "DeleteRuntimeEnvLabel", lt.Req{Path: path(lq)}); r.Status != 404 {
 		t.Fatalf("second delete: %d", r.Status)
 	}
@@ -171,7 +164,7 @@ func TestLabelLifecycleAndVisibility(t *testing.T) {
 	newLabel(t, e, lt.Alice, public, "tier", "again")
 
 	// Deleting the env deletes its labels.
-	ok(t, e.Call(lt.Alice, "DeleteRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": public}}))
+	lt.OK(t, e.Call(lt.Alice, "DeleteRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": public}}))
 	if keys, body := list(t, e, lt.Alice, nil); len(keys) != 1 || body["total_count"] != float64(1) {
 		t.Fatalf("labels of a deleted env: %v", keys)
 	}
@@ -192,7 +185,7 @@ func TestLabelLimitAndPaging(t *testing.T) {
 		t.Fatalf("page 2: %v %v", keys, body)
 	}
 	// Visibility changes carry all 30 labels in one transaction.
-	ok(t, e.Call(lt.Alice, "ModifyRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": env}, Body: map[string]any{"visibility": "public"}}))
+	lt.OK(t, e.Call(lt.Alice, "ModifyRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": env}, Body: map[string]any{"visibility": "public"}}))
 	if _, body := list(t, e, lt.Bob, nil); body["total_count"] != float64(30) {
 		t.Fatalf("bob sees %v labels", body["total_count"])
 	}

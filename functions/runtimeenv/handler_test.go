@@ -21,21 +21,14 @@ func envBody(name string, extra ...string) map[string]any {
 func create(t testing.TB, e *lt.Env, u lt.User, body map[string]any) string {
 	t.Helper()
 	r := e.Call(u, "CreateRuntimeEnv", lt.Req{Body: body})
-	ok(t, r)
+	lt.OK(t, r)
 	return r.Body["runtime_env_id"].(string)
-}
-
-func ok(t testing.TB, r lt.Response) {
-	t.Helper()
-	if r.Status != 200 || r.Body["ret_code"] != float64(0) {
-		t.Fatalf("want success, got %d %s", r.Status, r.Raw)
-	}
 }
 
 func describe(t *testing.T, e *lt.Env, u lt.User, q url.Values) lt.Response {
 	t.Helper()
 	r := e.Call(u, "DescribeRuntimeEnvs", lt.Req{Query: q})
-	ok(t, r)
+	lt.OK(t, r)
 	return r
 }
 
@@ -55,7 +48,7 @@ func total(t *testing.T, e *lt.Env) float64 {
 func TestCreate(t *testing.T) {
 	e := lt.New(t)
 	r := e.Call(lt.Alice, "CreateRuntimeEnv", lt.Req{Body: envBody("c1", "description", "first")})
-	ok(t, r)
+	lt.OK(t, r)
 	if r.Body["action"] != "CreateRuntimeEnvResponse" || !strings.HasPrefix(r.Body["runtime_env_id"].(string), "re-") {
 		t.Fatalf("unexpected response %s", r.Raw)
 	}
@@ -250,9 +243,9 @@ func TestFilters(t *testing.T) {
 	k8s := create(t, e, lt.Alice, envBody("Prod-Cluster"))
 	qc := create(t, e, lt.Alice, envBody("qc-zone", "runtime", "qingcloud", "endpoint", "https://api.qingcloud.com/iaas/", "zone", "pek3a"))
 	gone := create(t, e, lt.Alice, envBody("old-cluster"))
-	ok(t, e.Call(lt.Alice, "DeleteRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": gone}}))
+	lt.OK(t, e.Call(lt.Alice, "DeleteRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": gone}}))
 	label := e.Call(lt.Alice, "CreateRuntimeEnvLabel", lt.Req{Body: map[string]any{"runtime_env_id": qc, "label_key": "tier", "label_value": "gold"}})
-	ok(t, label)
+	lt.OK(t, label)
 
 	for name, c := range map[string]struct {
 		q    url.Values
@@ -292,7 +285,7 @@ func TestModifyAndDelete(t *testing.T) {
 	e := lt.New(t)
 	id := create(t, e, lt.Alice, envBody("m"))
 	path := map[string]string{"runtime_env_id": id}
-	ok(t, e.Call(lt.Alice, "ModifyRuntimeEnv", lt.Req{Path: path, Body: map[string]any{"name": "renamed", "visibility": "public"}}))
+	lt.OK(t, e.Call(lt.Alice, "ModifyRuntimeEnv", lt.Req{Path: path, Body: map[string]any{"name": "renamed", "visibility": "public"}}))
 	r := e.Call(lt.Alice, "ModifyRuntimeEnv", lt.Req{Path: path, Body: map[string]any{"name": "stale", "version": 1}})
 	if r.Status != 409 {
 		t.Fatalf("stale version: %d %s", r.Status, r.Raw)
@@ -315,7 +308,7 @@ func TestModifyAndDelete(t *testing.T) {
 	if item["name"] != "renamed" || item["version"] != float64(2) {
 		t.Fatalf("after modify: %v", item)
 	}
-	ok(t, e.Call(lt.Alice, "DeleteRuntimeEnv", lt.Req{Path: path}))
+	lt.OK(t, e.Call(lt.Alice, "DeleteRuntimeEnv", lt.Req{Path: path}))
 	if r := e.Call(lt.Alice, "DeleteRuntimeEnv", lt.Req{Path: path}); r.Status != 404 {
 		t.Fatalf("second delete: %d", r.Status)
 	}

@@ -65,15 +65,9 @@ type authError struct{}
 func (*authError) Error() string { return "unauthenticated: a valid bearer token is required" }
 func (*authError) Unwrap() error { return api.ErrUnauthenticated }
 
-// Public and Private are the visibility values.
-const (
-	Private = "private"
-	Public  = "public"
-)
-
 // CanRead tells whether id may see a record with this owner and visibility.
 func (id Identity) CanRead(owner, visibility string) bool {
-	return id.Admin || owner == id.Subject || visibility == Public
+	return id.Admin || owner == id.Subject || visibility == model.Public
 }
 
 // CanWrite tells whether id may change a record with this owner.

@@ -10,6 +10,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/model"
 )
 
 // identityOf runs claims through the same adapter Lambda uses, so the test
@@ -55,7 +56,7 @@ func TestFromRequest(t *testing.T) {
 
 func TestRights(t *testing.T) {
 	alice, admin := Identity{Subject: "alice"}, Identity{Subject: "root", Admin: true}
-	if !alice.CanRead("bob", Public) || alice.CanRead("bob", Private) || !alice.CanRead("alice", Private) || !admin.CanRead("bob", Private) {
+	if !alice.CanRead("bob", model.Public) || alice.CanRead("bob", model.Private) || !alice.CanRead("alice", model.Private) || !admin.CanRead("bob", model.Private) {
 		t.Error("CanRead")
 	}
 	if alice.CanWrite("bob") || !alice.CanWrite("alice") || !admin.CanWrite("bob") {

@@ -42,9 +42,6 @@ type Record struct {
 	Version    int64     `dynamodbav:"version"`
 }
 
-// Base returns the common part; the store uses it for keys and indexes.
-func (r *Record) Base() *Record { return r }
-
 // RuntimeEnv is a registered cluster or cloud zone.
 type RuntimeEnv struct {
 	Record

@@ -181,3 +181,11 @@ func FillEvent(ev *events.APIGatewayV2HTTPRequest, rt routes.Route, u User, req 
 		}
 	}
 }
+
+// OK fails t unless r is a success response.
+func OK(t testing.TB, r Response) {
+	t.Helper()
+	if r.Status != 200 || r.Body["ret_code"] != float64(0) {
+		t.Fatalf("want success, got %d %s", r.Status, r.Raw)
+	}
+}
