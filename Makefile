@@ -5,7 +5,7 @@ GO ?= go
 GOARCH_LAMBDA ?= arm64
 LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH_LAMBDA) $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w'
 
-.PHONY: run test bench token build lint fuzz clean
+.PHONY: run test bench token build cluster cluster-down clean
 
 run: ## start DynamoDB Local and the local API; prints the URL and a token
 	@scripts/run.sh
@@ -15,6 +15,12 @@ test: ## install DynamoDB Local and Go modules, then vet, test and fuzz briefly
 
 bench: ## benchmarks against DynamoDB Local (ratios vs direct SDK calls)
 	@scripts/bench.sh
+
+cluster: ## only the local Kubernetes control plane, in the background
+	@scripts/cluster.sh up
+
+cluster-down: ## stop what make cluster started
+	@scripts/cluster.sh down
 
 token: ## make token SUB=alice [ROLE=admin]: a JWT for the local server
 	@$(GO) run ./infra/local/cmd/envhub-local token -state "$${ENVHUB_HOME:-$${XDG_CACHE_HOME:-$$HOME/.cache}/envhub}/state" -sub "$(or $(SUB),dev)" -role "$(ROLE)"

@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 start_dynamodb_local
+start_local_cluster
 
 benches=(
   "./functions/runtimeenv BenchmarkDescribeRuntimeEnvs"
+  "./shared/cluster BenchmarkApply20Services"
 )
 for b in "${benches[@]}"; do
   read -r pkg name <<<"$b"

@@ -32,7 +32,38 @@ start_dynamodb_local() {
   say "starting DynamoDB Local on 127.0.0.1:$port"
   "$dir/dynamodb-local.sh" start "$port" >"$DDB_LOG" 2>&1 &
   DDB_PID=$!
-  trap 'kill $DDB_PID 2>/dev/null || true; wait $DDB_PID 2>/dev/null || true; rm -f "$DDB_LOG" "$DDB_LOG".*' EXIT
+  on_exit 'kill $DDB_PID 2>/dev/null; wait $DDB_PID 2>/dev/null; rm -f "$DDB_LOG" "$DDB_LOG".*' 
   wait_http "http://127.0.0.1:$port" 60 || { cat "$DDB_LOG"; die "DynamoDB Local did not start"; }
   export DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
+}
+
+# on_exit CMD: run CMD when the script exits (last registered runs first).
+_cleanups=()
+on_exit() {
+  _cleanups+=("$1")
+  trap '_run_cleanups' EXIT
+}
+_run_cleanups() {
+  local i
+  for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do eval "${_cleanups[i]}" || true; done
+}
+
+# start_local_cluster: build (cached) and start the local Kubernetes control
+# plane in the background, stop it on exit, and export ENVHUB_K8S_DIR.
+start_local_cluster() {
+  local dir; dir=$(dirname "${BASH_SOURCE[0]}")
+  say "building the local Kubernetes control plane (first time about 6 minutes, then cached)"
+  "$dir/k8s-build.sh" >/dev/null
+  ENVHUB_K8S_DIR=$(mktemp -d)
+  "$dir/k8s-up.sh" "$ENVHUB_K8S_DIR" >"$ENVHUB_K8S_DIR/up.log" 2>&1 &
+  K8S_PID=$!
+  on_exit 'kill $K8S_PID 2>/dev/null; wait $K8S_PID 2>/dev/null; rm -rf "$ENVHUB_K8S_DIR"'
+  local i=0
+  until [ -f "$ENVHUB_K8S_DIR/ready" ]; do
+    kill -0 "$K8S_PID" 2>/dev/null || { cat "$ENVHUB_K8S_DIR/up.log"; die "the local control plane failed to start"; }
+    i=$((i + 1)); [ "$i" -gt 600 ] && { cat "$ENVHUB_K8S_DIR/up.log"; die "the local control plane did not become ready"; }
+    sleep 0.2
+  done
+  say "local Kubernetes ready at $(cat "$ENVHUB_K8S_DIR/server")"
+  export ENVHUB_K8S_DIR
 }

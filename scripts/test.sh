@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# make test: installs what the tests need (Go modules, DynamoDB Local), starts
-# DynamoDB Local, runs vet, every test, and each fuzz target briefly.
+# make test: installs what the tests need (Go modules, DynamoDB Local, the local
+# Kubernetes binaries), starts both, runs vet, every test, and each fuzz target briefly.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 say "downloading Go modules"
 go mod download
 start_dynamodb_local
+start_local_cluster
 
 say "go vet"
 go vet ./...

@@ -71,7 +71,7 @@ func creds(t *testing.T, e *lt.Env, u lt.User, q url.Values) ([]map[string]any, 
 
 func TestCreateMasksAndEncrypts(t *testing.T) {
 	e := lt.New(t)
-	ca := caData(t)
+	lc := lt.LocalCluster(t)
 	cases := []struct {
 		name    string
 		content map[string]any
@@ -80,10 +80,10 @@ func TestCreateMasksAndEncrypts(t *testing.T) {
 		secret  string
 	}{
 		{"qingcloud", qcContent("QYAK", "qc-secret-1"), "qingcloud", map[string]string{"access_key_id": "QYAK", "secret_access_key": "******"}, "qc-secret-1"},
-		{"token", map[string]any{"server": "https://k8s.example.com", "token": "tok-secret-2", "certificate_authority_data": ca}, "kubernetes",
-			map[string]string{"server": "https://k8s.example.com", "token": "******", "certificate_authority_data": ca}, "tok-secret-2"},
-		{"kubeconfig", map[string]any{"kubeconfig": kubeconfig("    token: kc-secret-3")}, "kubernetes",
-			map[string]string{"server": "https://k8s.example.com:6443", "kubeconfig": "******"}, "kc-secret-3"},
+		{"token", anyMap(lc.Content()), "kubernetes",
+			map[string]string{"server": lc.Server, "token": "******", "certificate_authority_data": lc.CAData}, lc.Token},
+		{"kubeconfig", map[string]any{"kubeconfig": lc.Kubeconfig}, "kubernetes",
+			map[string]string{"server": lc.Server, "kubeconfig": "******"}, lc.Token},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -117,6 +117,51 @@ func TestCreateMasksAndEncrypts(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func anyMap(m map[string]string) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Kubernetes credentials are validated live on create, against the server
+// they name: /version with their CA, then who am I and may I create namespaces.
+func TestKubernetesCredentialValidatedLive(t *testing.T) {
+	e := lt.New(t)
+	lc := lt.LocalCluster(t)
+	with := func(k, v string) map[string]any {
+		c := anyMap(lc.Content())
+		c[k] = v
+		return map[string]any{"content": c}
+	}
+	for _, c := range []struct {
+		name  string
+		body  map[string]any
+		field string
+	}{
+		{"wrong token", with("token", "not-a-token"), "content"},
+		{"no rights", with("token", lc.ViewerToken), "may not create namespaces"},
+		{"foreign CA", with("certificate_authority_data", caData(t)), "endpoint"},
+		{"nothing listening", with("server", "https://127.0.0.1:1"), "endpoint"},
+		{"kubeconfig with a wrong token", map[string]any{"content": map[string]any{"kubeconfig": strings.Replace(lc.Kubeconfig, lc.Token, "nope", 1)}}, "content"},
+	} {
+		r := e.Call(lt.Alice, "CreateRuntimeEnvCredential", lt.Req{Body: c.body})
+		if r.Status != 400 || !strings.Contains(r.Body["message"].(string), c.field) {
+			t.Errorf("%s: %d %s, want 400 naming %q", c.name, r.Status, r.Raw, c.field)
+		}
+	}
+	if _, body := creds(t, e, lt.Admin, nil); body["total_count"] != float64(0) {
+		t.Fatalf("refused credentials were stored: %v", body["total_count"])
+	}
+	id := newCred(t, e, lt.Alice, map[string]any{"content": anyMap(lc.Content())})
+	// Rotating to content the cluster refuses is refused too.
+	r := e.Call(lt.Alice, "ModifyRuntimeEnvCredential", lt.Req{Path: map[string]string{"runtime_env_credential_id": id}, Body: with("token", lc.ViewerToken)})
+	if r.Status != 400 {
+		t.Fatalf("rotation to a powerless token: %d %s", r.Status, r.Raw)
+	}
+}
 
 func dump(v types.AttributeValue) string {
 	switch v := v.(type) {
@@ -237,7 +282,7 @@ func TestOwnershipDescribeModify(t *testing.T) {
 		t.Errorf("bob deletes alice's: %d", r.Status)
 	}
 	lt.OK(t, e.Call(lt.Alice, "ModifyRuntimeEnvCredential", lt.Req{Path: path(a1), Body: map[string]any{"name": "renamed", "description": "d",
-		"content": map[string]any{"server": "https://k8s.example.com", "token": "new", "certificate_authority_data": caData(t)}}}))
+		"content": anyMap(lt.LocalCluster(t).Content())}}))
 	got, _ := creds(t, e, lt.Alice, url.Values{"runtime_env_credential_ids": {a1}})
 	if got[0]["name"] != "renamed" || got[0]["runtime"] != "kubernetes" || got[0]["content"].(map[string]any)["token"] != "******" || got[0]["version"] != float64(2) {
 		t.Fatalf("after modify: %v", got[0])

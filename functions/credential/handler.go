@@ -104,6 +104,9 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := h.probeOwn(r.Context(), content); err != nil {
+		return err
+	}
 	c := &model.Credential{Record: model.Record{ID: model.NewID(model.KindCredential), Owner: owner}, Name: req.Name, Description: req.Description}
 	if err := h.setContent(r.Context(), c, content); err != nil {
 		return err
@@ -233,6 +236,9 @@ func (h *Handler) probeAttached(ctx context.Context, caller auth.Identity, id st
 	if err := usable(caller, c); err != nil {
 		return err
 	}
+	if len(c.RuntimeEnvIDs) == 0 {
+		return h.probeOwn(ctx, content)
+	}
 	envs, err := h.Store.GetEnvs(ctx, c.RuntimeEnvIDs)
 	if err != nil {
 		return err
@@ -245,6 +251,17 @@ func (h *Handler) probeAttached(ctx context.Context, caller auth.Identity, id st
 		}
 	}
 	return nil
+}
+
+// probeOwn validates a kubernetes credential live against the server it
+// names (it has no runtime env yet); QingCloud needs an env's zone, so its
+// credentials are checked on attach.
+func (h *Handler) probeOwn(ctx context.Context, content *model.Content) error {
+	if content.Runtime != model.Kubernetes {
+		return nil
+	}
+	env := &model.RuntimeEnv{Runtime: model.Kubernetes, Endpoint: content.Public["server"]}
+	return h.Probe.Credential(ctx, env, content.All)
 }
 
 // usable: credentials are private, so only their owner and admins see and use them.

@@ -23,17 +23,16 @@ func attachedTo(t *testing.T, e *lt.Env, u lt.User, env string) []any {
 
 func TestAttachDetach(t *testing.T) {
 	e := lt.New(t)
-	ca := caData(t)
-	k8s := func() map[string]any {
-		return map[string]any{"content": map[string]any{"server": "https://k8s.example.com", "token": "t", "certificate_authority_data": ca}}
-	}
-	env := newEnv(t, e, lt.Alice, "kubernetes", "https://k8s.example.com", "default", "public")
-	env2 := newEnv(t, e, lt.Alice, "kubernetes", "https://k8s2.example.com", "default", "private")
+	lc := lt.LocalCluster(t)
+	k8s := func() map[string]any { return map[string]any{"content": anyMap(lc.Content())} }
+	env := newEnv(t, e, lt.Alice, "kubernetes", lc.Server, "default", "public")
+	env2 := newEnv(t, e, lt.Alice, "kubernetes", lc.Server, "default", "private")
 	cred := newCred(t, e, lt.Alice, k8s())
 	other := newCred(t, e, lt.Alice, k8s())
 	qc := newCred(t, e, lt.Alice, map[string]any{"content": qcContent("a", "s")})
 	bobs := newCred(t, e, lt.Bob, k8s())
-	bobEnv := newEnv(t, e, lt.Bob, "kubernetes", "https://k8s3.example.com", "default", "private")
+	bobEnv := newEnv(t, e, lt.Bob, "kubernetes", lc.Server, "default", "private")
+	elsewhere := newEnv(t, e, lt.Alice, "kubernetes", "https://127.0.0.1:1", "default", "private")
 
 	r := link(e, lt.Alice, "AttachCredentialToRuntimeEnv", env, cred)
 	lt.OK(t, r)
@@ -65,6 +64,7 @@ func TestAttachDetach(t *testing.T) {
 		{"bad env id", lt.Alice, "AttachCredentialToRuntimeEnv", "x", cred, 400, "runtime_env_id"},
 		{"bad cred id", lt.Alice, "AttachCredentialToRuntimeEnv", env, "re-1", 400, "runtime_env_credential_id"},
 		{"missing env", lt.Alice, "AttachCredentialToRuntimeEnv", "re-missing", cred, 404, "re-missing"},
+		{"cluster unreachable", lt.Alice, "AttachCredentialToRuntimeEnv", elsewhere, other, 400, "endpoint"},
 		{"detach not attached", lt.Alice, "DetachCredentialFromRuntimeEnv", env, other, 409, "not attached"},
 		{"bob detaches", lt.Bob, "DetachCredentialFromRuntimeEnv", env, cred, 404, cred},
 		{"anonymous", lt.Anonymous, "AttachCredentialToRuntimeEnv", env, cred, 401, ""},

@@ -16,6 +16,7 @@ var (
 	ErrForbidden       = errors.New("forbidden")
 	ErrNotFound        = errors.New("not found")
 	ErrConflict        = errors.New("conflict")
+	ErrUnavailable     = errors.New("unavailable") // a system envhub depends on did not answer
 )
 
 // Invalid reports bad input; the message names the field and the rule.
@@ -50,6 +51,7 @@ var kinds = []struct {
 	{ErrForbidden, http.StatusForbidden, 7},
 	{ErrNotFound, http.StatusNotFound, 5},
 	{ErrConflict, http.StatusConflict, 9},
+	{ErrUnavailable, http.StatusServiceUnavailable, 14},
 }
 
 // Status returns the HTTP status and ret_code for err; unknown errors are bugs (500).

@@ -93,7 +93,7 @@ func Load(ctx context.Context, cfg Config) (*Deps, error) {
 		Store:  store.New(db, cfg.Table),
 		DB:     db,
 		Sealer: secrets.Sealer{Keys: keys},
-		Probe:  probe.Probes{QingCloud: &qingcloud.Client{HTTP: policy.HTTPClient(15 * time.Second)}},
+		Probe:  probe.Probes{QingCloud: &qingcloud.Client{HTTP: policy.HTTPClient(15 * time.Second)}, Policy: policy},
 		Policy: policy,
 	}, nil
 }

@@ -8,7 +8,9 @@ import (
 	"slices"
 
 	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/netguard"
 	"github.com/envhub/envhub/shared/qingcloud"
 )
 
@@ -22,19 +24,22 @@ var _ QingCloud = (*qingcloud.Client)(nil)
 // Probes holds one live check per runtime.
 type Probes struct {
 	QingCloud QingCloud
-	// Kubernetes live checks (GET /version, SelfSubjectReview and
-	// SelfSubjectAccessReview) come with the client-go cluster adapter; until
-	// then kubernetes envs get only the static endpoint checks.
+	Policy    netguard.Policy // what kubernetes endpoints may be dialled
 }
 
-// Endpoint checks an env's endpoint before any credential exists. A QingCloud
-// endpoint cannot be reached unsigned, so it is checked when a credential is attached.
+// Endpoint checks an env's endpoint before any credential exists. Neither
+// runtime can be checked meaningfully then: QingCloud answers only signed
+// requests, and a cluster's TLS can only be verified with the CA that comes
+// with its credential. Both are checked live when a credential is attached.
 func (p Probes) Endpoint(ctx context.Context, env *model.RuntimeEnv) error {
 	return nil
 }
 
-// Credential checks that content reaches env: for qingcloud a signed
-// DescribeZones that must list the env's zone as active.
+// Credential checks that content reaches env. qingcloud: a signed
+// DescribeZones that must list the env's zone as active. kubernetes: the
+// endpoint answers /version with TLS verified against the credential's CA,
+// then a SelfSubjectReview and a SelfSubjectAccessReview (may it create
+// namespaces?) with the credential.
 func (p Probes) Credential(ctx context.Context, env *model.RuntimeEnv, content map[string]string) error {
 	switch env.Runtime {
 	case model.QingCloud:
@@ -47,6 +52,28 @@ func (p Probes) Credential(ctx context.Context, env *model.RuntimeEnv, content m
 		case !slices.Contains(zones, env.Zone):
 			return api.Invalid("zone", "%q is not an active zone of %s (active: %v)", env.Zone, env.Endpoint, zones)
 		}
+	case model.Kubernetes:
+		c, err := cluster.New(env.Endpoint, content, p.Policy)
+		if err != nil {
+			return err
+		}
+		if _, err := c.ServerVersion(ctx); err != nil {
+			return kubeErr(env, err)
+		}
+		if _, err := c.Identity(ctx); err != nil {
+			return kubeErr(env, err)
+		}
 	}
 	return nil
+}
+
+// kubeErr turns a failed live check into the 400 the caller can act on.
+func kubeErr(env *model.RuntimeEnv, err error) error {
+	switch {
+	case errors.Is(err, cluster.ErrUnreachable):
+		return api.Invalid("endpoint", "%s cannot be reached with this credential (TLS checked against its CA): %v", env.Endpoint, err)
+	case errors.Is(err, api.ErrForbidden):
+		return api.Invalid("content", "%v", err)
+	}
+	return api.Invalid("content", "the cluster did not accept the credential: %v", err)
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -74,6 +73,7 @@ func serve(args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
 	ddb := fs.String("dynamodb", "http://127.0.0.1:8000", "DynamoDB Local endpoint")
 	table := fs.String("table", "envhub", "table name")
+	k8s := fs.String("cluster", "", "directory of a local control plane (scripts/k8s-up.sh) to register as runtime env \"local\"")
 	_ = fs.Parse(args)
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
 
@@ -110,16 +110,19 @@ func serve(args []string) error {
 		return err
 	}
 	url := "http://" + ln.Addr().String()
-	fmt.Printf("\nenvhub is serving at %s\n\nA token for user \"dev\" (admin), valid 12h:\n\n  export TOKEN=%s\n\nTry:\n  curl -s -H \"Authorization: Bearer $TOKEN\" %s/v1/runtime_envs\n\nOther users: make token SUB=alice (add ROLE=admin for an admin). Ctrl-C stops everything.\n\n", url, tok, url)
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(shut)
-	}()
-	if err := hs.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	go func() { _ = hs.Serve(ln) }()
+	if *k8s != "" {
+		fmt.Fprintln(os.Stderr, "==> registering the local cluster as runtime env \"local\"")
+		id, err := local.RegisterCluster(ctx, url, tok, *k8s)
+		if err != nil {
+			return fmt.Errorf("register the local cluster: %w", err)
+		}
+		fmt.Printf("\nRuntime env \"local\" (%s) is the local Kubernetes control plane, credential attached.\n", id)
 	}
-	return nil
+	fmt.Printf("\nenvhub is serving at %s\n\nA token for user \"dev\" (admin), valid 12h:\n\n  export TOKEN=%s\n\nTry:\n  curl -s -H \"Authorization: Bearer $TOKEN\" %s/v1/runtime_envs\n\nOther users: make token SUB=alice (add ROLE=admin for an admin). Ctrl-C stops everything.\n\n", url, tok, url)
+	<-ctx.Done()
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return hs.Shutdown(shut)
 }
