@@ -87,10 +87,10 @@ func TestConnectAndValidate(t *testing.T) {
 		content map[string]string
 		policy  netguard.Policy
 	}{
-		"metadata endpoint": {"https://169.254.169.254", lc.Content(), local},
+		"metadata endpoint":    {"https://169.254.169.254", lc.Content(), local},
 		"loopback not allowed": {lc.Server, lc.Content(), netguard.Policy{}},
-		"exec kubeconfig": {lc.Server, map[string]string{"kubeconfig": strings.Replace(lc.Kubeconfig, "token: "+lc.Token, "exec: {command: sh, apiVersion: client.authentication.k8s.io/v1}", 1)}, local},
-		"not kubernetes": {lc.Server, map[string]string{"access_key_id": "a"}, local},
+		"exec kubeconfig":      {lc.Server, map[string]string{"kubeconfig": strings.Replace(lc.Kubeconfig, "token: "+lc.Token, "exec: {command: sh, apiVersion: client.authentication.k8s.io/v1}", 1)}, local},
+		"not kubernetes":       {lc.Server, map[string]string{"access_key_id": "a"}, local},
 	} {
 		if _, err := cluster.New(tc.server, tc.content, tc.policy); !errors.Is(err, api.ErrInvalid) {
 			t.Errorf("%s: %v", name, err)
@@ -259,11 +259,11 @@ func TestApplyErrors(t *testing.T) {
 		want     error
 		says     string
 	}{
-		"not yaml":     {"a: [", api.ErrInvalid, "document 1"},
-		"no kind":      {"apiVersion: v1\nmetadata: {name: x}", api.ErrInvalid, "kind"},
-		"unknown kind": {"apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: x}", api.ErrInvalid, "no kind"},
+		"not yaml":       {"a: [", api.ErrInvalid, "document 1"},
+		"no kind":        {"apiVersion: v1\nmetadata: {name: x}", api.ErrInvalid, "kind"},
+		"unknown kind":   {"apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: x}", api.ErrInvalid, "no kind"},
 		"invalid object": {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}", api.ErrInvalid, "Bad_Name"},
-		"invalid field": {"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: c}}, spec: {containers: [{name: m, image: x}]}}}", api.ErrInvalid, "selector"},
+		"invalid field":  {"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: c}}, spec: {containers: [{name: m, image: x}]}}}", api.ErrInvalid, "selector"},
 	}
 	for name, tc := range cases {
 		_, err := c.Apply(ctx(t), ns, []byte(tc.manifest), nil)

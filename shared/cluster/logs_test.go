@@ -41,18 +41,20 @@ func TestLogs(t *testing.T) {
 	w := waitReady(t, c, ns, "web", 1)
 	pod := w.Pods[0].Name
 	logFile := filepath.Join(lc.Dir, "pod.log")
-	write := func(lines ...string) {
+	writeAt := func(at time.Time, lines ...string) {
 		f, err := os.OpenFile(logFile, os.O_APPEND|os.O_WRONLY, 0o644)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer f.Close()
 		for _, l := range lines {
-			if _, err := f.WriteString(time.Now().UTC().Format(time.RFC3339Nano) + " stdout F " + l + "\n"); err != nil {
+			if _, err := f.WriteString(at.UTC().Format(time.RFC3339Nano) + " stdout F " + l + "\n"); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
+	write := func(lines ...string) { writeAt(time.Now(), lines...) }
+	writeAt(time.Now().Add(-time.Hour), "an hour ago")
 	write("first", "second", "third")
 	two := int64(2)
 	rc, err := c.Logs(ctx(t), ns, pod, cluster.LogOptions{Container: "main", TailLines: &two})
@@ -64,6 +66,17 @@ func TestLogs(t *testing.T) {
 	rc.Close()
 	if got := string(data[:n]); !strings.HasSuffix(got, "second\nthird\n") || strings.Count(got, "\n") != 2 {
 		t.Fatalf("tail 2: %q", got)
+	}
+
+	minute := int64(60)
+	rc, err = c.Logs(ctx(t), ns, pod, cluster.LogOptions{Container: "main", SinceSeconds: &minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ = readAll(rc, data)
+	rc.Close()
+	if got := string(data[:n]); strings.Contains(got, "an hour ago") || !strings.Contains(got, "first\n") {
+		t.Fatalf("since 60s: %q", got)
 	}
 
 	// A followed stream may not answer before its first line, so it is
