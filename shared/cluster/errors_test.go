@@ -1,0 +1,53 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/envhub/envhub/shared/api"
+)
+
+// The integration tests meet each of these from a real apiserver; this
+// table pins the mapping for every status, including rare ones.
+func TestErrMapping(t *testing.T) {
+	gr := schema.GroupResource{Resource: "configmaps"}
+	cases := []struct {
+		err    error
+		want   error
+		status int
+	}{
+		{apierrors.NewNotFound(gr, "x"), api.ErrNotFound, 404},
+		{apierrors.NewUnauthorized("bad token"), api.ErrForbidden, 403},
+		{apierrors.NewForbidden(gr, "x", errors.New("rbac")), api.ErrForbidden, 403},
+		{apierrors.NewConflict(gr, "x", errors.New("field owned by kubectl")), api.ErrConflict, 409},
+		{apierrors.NewAlreadyExists(gr, "x"), api.ErrConflict, 409},
+		{apierrors.NewInvalid(schema.GroupKind{Kind: "ConfigMap"}, "Bad_Name", field.ErrorList{field.Invalid(field.NewPath("metadata", "name"), "Bad_Name", "must be a DNS subdomain")}), api.ErrInvalid, 400},
+		{apierrors.NewBadRequest("nope"), api.ErrInvalid, 400},
+		{apierrors.NewInternalError(errors.New("etcd down")), ErrUnreachable, 503},
+		{apierrors.NewServiceUnavailable("later"), ErrUnreachable, 503},
+		{fmt.Errorf("dial: %w", context.DeadlineExceeded), ErrUnreachable, 503},
+	}
+	for _, c := range cases {
+		got := Err(c.err)
+		if !errors.Is(got, c.want) {
+			t.Errorf("%v -> %v, want %v", c.err, got, c.want)
+		}
+		if status, _ := api.Status(got); status != c.status {
+			t.Errorf("%v -> status %d, want %d", c.err, status, c.status)
+		}
+	}
+	if Err(nil) != nil {
+		t.Error("nil error mapped")
+	}
+	invalid := Err(cases[5].err).Error()
+	if !strings.Contains(invalid, "metadata.name") || !strings.Contains(invalid, "DNS subdomain") {
+		t.Errorf("field message lost: %s", invalid)
+	}
+}
