@@ -1,0 +1,48 @@
+package local_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/envhub/envhub/infra/local"
+	"github.com/envhub/envhub/infra/local/localtest"
+)
+
+// make run registers the local control plane as runtime env "local", with a
+// credential that passes live validation, once.
+func TestRegisterCluster(t *testing.T) {
+	e := localtest.New(t)
+	lc := localtest.LocalCluster(t)
+	a, err := local.LoadAuthorizer(filepath.Join(t.TempDir(), "jwt.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := local.NewServer(a, e.Fns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	tok, _ := a.Mint("dev", "admin", time.Hour)
+	id, err := local.RegisterCluster(context.Background(), hs.URL, tok, lc.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := local.RegisterCluster(context.Background(), hs.URL, tok, lc.Dir)
+	if err != nil || again != id {
+		t.Fatalf("second registration: %s %v (first %s)", again, err, id)
+	}
+	r := e.Call(localtest.Alice, "DescribeRuntimeEnvs", localtest.Req{Query: map[string][]string{"runtime_env_ids": {id}, "verbose": {"1"}}})
+	localtest.OK(t, r)
+	envs := r.Body["runtime_env_set"].([]any)
+	if len(envs) != 1 {
+		t.Fatalf("alice cannot see the public local env: %s", r.Raw)
+	}
+	env := envs[0].(map[string]any)
+	if env["name"] != "local" || env["endpoint"] != lc.Server || len(env["runtime_env_credential_ids"].([]any)) != 1 {
+		t.Fatalf("registered env %v", env)
+	}
+}
