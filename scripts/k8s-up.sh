@@ -13,8 +13,16 @@ mkdir -p "$DIR/pki" "$DIR/logs"
 rm -f "$DIR/ready"
 
 pids=()
+# stop PID: TERM, then KILL after 3 s. The data is throwaway, and
+# kube-apiserver's graceful shutdown can take a minute.
+stop() {
+  kill "$1" 2>/dev/null || return 0
+  for _ in $(seq 30); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$1" 2>/dev/null || true
+}
 cleanup() {
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null || true; done
+  local i
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop "${pids[i]}"; done
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
