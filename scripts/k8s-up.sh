@@ -22,6 +22,7 @@ stop() {
 }
 cleanup() {
   local i
+  trap '' INT TERM # a second signal must not cut the cleanup short
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do stop "${pids[i]}"; done
   wait 2>/dev/null || true
 }

@@ -45,6 +45,7 @@ on_exit() {
 }
 _run_cleanups() {
   local i
+  trap '' INT TERM # a second signal must not cut the cleanup short
   for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do eval "${_cleanups[i]}" || true; done
 }
 
