@@ -2,35 +2,17 @@ package credential_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/base64"
-	"encoding/pem"
-	"math/big"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/envhub/envhub/infra/local/testcert"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	lt "github.com/envhub/envhub/infra/local/localtest"
 )
-
-func caData(t *testing.T) string {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ca"},
-		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-}
 
 func kubeconfig(user string) string {
 	return "apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\n" +
@@ -143,7 +125,7 @@ func TestKubernetesCredentialValidatedLive(t *testing.T) {
 	}{
 		{"wrong token", with("token", "not-a-token"), "content"},
 		{"no rights", with("token", lc.ViewerToken), "may not create namespaces"},
-		{"foreign CA", with("certificate_authority_data", caData(t)), "endpoint"},
+		{"foreign CA", with("certificate_authority_data", testcert.CAData(t)), "endpoint"},
 		{"nothing listening", with("server", "https://127.0.0.1:1"), "endpoint"},
 		{"kubeconfig with a wrong token", map[string]any{"content": map[string]any{"kubeconfig": strings.Replace(lc.Kubeconfig, lc.Token, "nope", 1)}}, "content"},
 	} {
@@ -183,7 +165,7 @@ func dump(v types.AttributeValue) string {
 
 func TestCreateRejectsBadContent(t *testing.T) {
 	e := lt.New(t)
-	ca := caData(t)
+	ca := testcert.CAData(t)
 	kc := func(user string) map[string]any {
 		return map[string]any{"content": map[string]any{"kubeconfig": kubeconfig(user)}}
 	}

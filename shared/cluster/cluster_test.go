@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/envhub/envhub/infra/local/testcert"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -70,7 +72,7 @@ func TestConnectAndValidate(t *testing.T) {
 	}{
 		{"wrong token", lc.Server, with(lc.Content(), "token", "nope"), func(c *cluster.Cluster) error { _, err := c.Identity(ctx(t)); return err }, api.ErrForbidden},
 		{"no rights", lc.Server, with(lc.Content(), "token", lc.ViewerToken), func(c *cluster.Cluster) error { _, err := c.Identity(ctx(t)); return err }, api.ErrForbidden},
-		{"wrong CA", lc.Server, with(lc.Content(), "certificate_authority_data", foreignCA(t)), func(c *cluster.Cluster) error { _, err := c.ServerVersion(ctx(t)); return err }, cluster.ErrUnreachable},
+		{"wrong CA", lc.Server, with(lc.Content(), "certificate_authority_data", testcert.CAData(t)), func(c *cluster.Cluster) error { _, err := c.ServerVersion(ctx(t)); return err }, cluster.ErrUnreachable},
 		{"nothing listening", "https://127.0.0.1:1", lc.Content(), func(c *cluster.Cluster) error { _, err := c.ServerVersion(ctx(t)); return err }, cluster.ErrUnreachable},
 	}
 	for _, tc := range cases {

@@ -1,32 +1,15 @@
 package model
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
-	"math/big"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/envhub/envhub/infra/local/testcert"
 
 	"github.com/envhub/envhub/shared/api"
 )
-
-func testCA(t *testing.T) string {
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ca"},
-		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-}
 
 func kubeconfig(user, cluster string) string {
 	return `apiVersion: v1
@@ -47,7 +30,7 @@ users:
 }
 
 func TestParseContent(t *testing.T) {
-	ca := testCA(t)
+	ca := testcert.CAData(t)
 	cases := []struct {
 		name    string
 		content map[string]string
