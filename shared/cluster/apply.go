@@ -60,6 +60,12 @@ var podTemplatePaths = map[string][]string{
 	"CronJob":     {"spec", "jobTemplate", "spec", "template"},
 }
 
+// PodTemplatePath returns where a workload kind keeps its pod template.
+func PodTemplatePath(kind string) ([]string, bool) {
+	p, ok := podTemplatePaths[kind]
+	return append([]string{}, p...), ok
+}
+
 // MergeLabels adds labels to an object and to its pod template, if any.
 func MergeLabels(u *unstructured.Unstructured, labels map[string]string) {
 	if len(labels) == 0 {

@@ -1,0 +1,116 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"text/template"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
+
+	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/cluster"
+)
+
+// Labels every rendered object carries.
+const (
+	LabelProduct   = "s-product"
+	LabelService   = "s-service"
+	LabelEnv       = "s-env"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	ManagedBy      = "envhub"
+)
+
+// Scope is where objects are rendered for.
+type Scope struct {
+	Product   string // project key
+	EnvName   string // env key
+	Namespace string
+}
+
+// Labels are the labels of the env's objects; service adds s-service.
+func (s Scope) Labels(service string) map[string]string {
+	l := map[string]string{LabelProduct: s.Product, LabelEnv: s.EnvName, LabelManagedBy: ManagedBy}
+	if service != "" {
+		l[LabelService] = service
+	}
+	return l
+}
+
+// funcs are the few helpers templates commonly need.
+var funcs = template.FuncMap{
+	"toYaml": func(v any) (string, error) {
+		b, err := yaml.Marshal(v)
+		return strings.TrimSuffix(string(b), "\n"), err
+	},
+	"indent":  func(n int, s string) string { return indent(n, s) },
+	"nindent": func(n int, s string) string { return "\n" + indent(n, s) },
+	"quote":   func(s any) string { return fmt.Sprintf("%q", fmt.Sprint(s)) },
+}
+
+func indent(n int, s string) string {
+	pad := strings.Repeat(" ", n)
+	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
+}
+
+// Parse parses a service template.
+func Parse(service, text string) (*template.Template, error) {
+	t, err := template.New(service).Option("missingkey=error").Funcs(funcs).Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("%s: template does not parse: %v", service, err)
+	}
+	return t, nil
+}
+
+// Service renders one service: the template with its values, then the
+// $Namespace$, $EnvName$, $Product$ and $Service$ placeholders, then the
+// documents decoded and labelled (pod templates included).
+func Service(scope Scope, service, text string, values map[string]any) ([]*unstructured.Unstructured, error) {
+	t, err := Parse(service, text)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, values); err != nil {
+		return nil, fmt.Errorf("%s: %v", service, err)
+	}
+	out := strings.NewReplacer("$Namespace$", scope.Namespace, "$EnvName$", scope.EnvName,
+		"$Product$", scope.Product, "$Service$", service).Replace(buf.String())
+	objs, err := cluster.Decode([]byte(out))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", service, err)
+	}
+	if len(objs) == 0 {
+		return nil, fmt.Errorf("%s: renders no Kubernetes object", service)
+	}
+	for _, o := range objs {
+		cluster.MergeLabels(o, scope.Labels(service))
+	}
+	return objs, nil
+}
+
+// Validate checks a template on save: it parses, renders with its defaults,
+// and every document is a Kubernetes object with kind and name.
+func Validate(service, text string, vars []Var) error {
+	if err := CheckVars("variables", vars); err != nil {
+		return err
+	}
+	values, err := Resolve(vars, nil, nil)
+	if err != nil {
+		return api.Invalid("variables", "%v", err)
+	}
+	scope := Scope{Product: "product", EnvName: "env", Namespace: "namespace"}
+	if _, err := Service(scope, service, text, values); err != nil {
+		return api.Invalid("yaml", "%v", err)
+	}
+	return nil
+}
+
+func joinErrs(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	return errors.Join(errs...)
+}

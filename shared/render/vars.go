@@ -1,0 +1,136 @@
+// Package render turns service templates (multi-document Kubernetes YAML
+// written as Go text/template) and their typed variables into the objects an
+// environment applies, labelled as envhub's, with every error reported before
+// the cluster is touched.
+package render
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/envhub/envhub/shared/api"
+)
+
+// Variable types.
+const (
+	TypeString = "string"
+	TypeBool   = "bool"
+	TypeEnum   = "enum"
+	TypeYAML   = "yaml"
+)
+
+// Var defines one template variable and its default value.
+type Var struct {
+	Key     string   `json:"key" dynamodbav:"key"`
+	Value   string   `json:"value" dynamodbav:"value"`
+	Type    string   `json:"type" dynamodbav:"type"`
+	Options []string `json:"options,omitempty" dynamodbav:"options,omitempty"`
+	Desc    string   `json:"desc,omitempty" dynamodbav:"desc,omitempty"`
+}
+
+var varKey = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+// CheckVars validates variable definitions and their defaults; field names
+// the list they came from (e.g. "variables").
+func CheckVars(field string, vars []Var) error {
+	seen := map[string]bool{}
+	for i, v := range vars {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if !varKey.MatchString(v.Key) || len(v.Key) > 64 {
+			return api.Invalid(f+".key", "must be an identifier (letters, digits, _) of at most 64 characters")
+		}
+		if seen[v.Key] {
+			return api.Invalid(f+".key", "%q is defined twice", v.Key)
+		}
+		seen[v.Key] = true
+		switch v.Type {
+		case TypeString, TypeBool, TypeYAML:
+			if len(v.Options) > 0 {
+				return api.Invalid(f+".options", "are only for type enum")
+			}
+		case TypeEnum:
+			if len(v.Options) == 0 {
+				return api.Invalid(f+".options", "are required for type enum")
+			}
+		default:
+			return api.Invalid(f+".type", "must be string, bool, enum or yaml")
+		}
+		if _, err := v.parse(v.Value); err != nil {
+			return api.Invalid(f+".value", "%v", err)
+		}
+	}
+	return nil
+}
+
+// parse checks a raw value against the variable's type and returns what the
+// template sees: a string, a bool, or the parsed YAML.
+func (v Var) parse(raw string) (any, error) {
+	switch v.Type {
+	case TypeBool:
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not true or false", v.Key, raw)
+		}
+		return b, nil
+	case TypeEnum:
+		if !slices.Contains(v.Options, raw) {
+			return nil, fmt.Errorf("%s: %q is not one of %v", v.Key, raw, v.Options)
+		}
+	case TypeYAML:
+		var out any
+		if err := yaml.Unmarshal([]byte(raw), &out); err != nil {
+			return nil, fmt.Errorf("%s: not valid YAML: %v", v.Key, err)
+		}
+		return out, nil
+	}
+	return raw, nil
+}
+
+// Setting is one environment-level value for a service variable.
+type Setting struct {
+	Key       string `json:"key"`
+	Value     string `json:"value"`
+	UseGlobal bool   `json:"use_global_variable"`
+}
+
+// Resolve gives every variable its value: the template default, overridden
+// by the env service's setting, overridden by the env's global variable of
+// the same key where the setting asks for it. Values are checked by type.
+func Resolve(vars []Var, settings []Setting, globals map[string]string) (map[string]any, error) {
+	byKey := map[string]Setting{}
+	for _, s := range settings {
+		byKey[s.Key] = s
+	}
+	out := make(map[string]any, len(vars))
+	var errs []error
+	for _, v := range vars {
+		raw := v.Value
+		if s, ok := byKey[v.Key]; ok {
+			raw = s.Value
+			if s.UseGlobal {
+				g, ok := globals[v.Key]
+				if !ok {
+					errs = append(errs, fmt.Errorf("%s: uses global variable %q, which the environment does not define", v.Key, v.Key))
+					continue
+				}
+				raw = g
+			}
+		}
+		val, err := v.parse(raw)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out[v.Key] = val
+	}
+	for k := range byKey {
+		if !slices.ContainsFunc(vars, func(v Var) bool { return v.Key == k }) {
+			errs = append(errs, fmt.Errorf("%s: the service template has no such variable", k))
+		}
+	}
+	return out, joinErrs(errs)
+}
