@@ -108,9 +108,11 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	c := &model.Credential{Record: model.Record{ID: model.NewID(model.KindCredential), Owner: owner}, Name: req.Name, Description: req.Description}
-	if err := h.setContent(r.Context(), c, content); err != nil {
+	s, err := h.seal(r.Context(), c.ID, content)
+	if err != nil {
 		return err
 	}
+	s.setOn(c)
 	if err := h.Store.CreateCredential(r.Context(), c); err != nil {
 		return err
 	}
@@ -136,13 +138,22 @@ func (h *Handler) parseContent(raw map[string]string) (*model.Content, error) {
 	return content, nil
 }
 
-func (h *Handler) setContent(ctx context.Context, c *model.Credential, content *model.Content) error {
-	sealed, err := h.Sealer.Seal(ctx, c.ID, content.All)
+// sealed is content ready to store: shown fields, secret names, encrypted whole.
+type sealed struct {
+	*model.Content
+	data []byte
+}
+
+func (h *Handler) seal(ctx context.Context, id string, content *model.Content) (*sealed, error) {
+	data, err := h.Sealer.Seal(ctx, id, content.All)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c.Runtime, c.Public, c.SecretKeys, c.Sealed = content.Runtime, content.Public, content.Secret, sealed
-	return nil
+	return &sealed{content, data}, nil
+}
+
+func (s *sealed) setOn(c *model.Credential) {
+	c.Runtime, c.Public, c.SecretKeys, c.Sealed = s.Runtime, s.Public, s.Secret, s.data
 }
 
 // ModifyRequest is ModifyRuntimeEnvCredential's body; absent fields stay.
@@ -186,11 +197,15 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	var content *model.Content
+	var newContent *sealed
 	if req.Content != nil {
 		if content, err = h.parseContent(req.Content); err != nil {
 			return err
 		}
 		if err := h.probeAttached(r.Context(), caller, id, content); err != nil {
+			return err
+		}
+		if newContent, err = h.seal(r.Context(), id, content); err != nil {
 			return err
 		}
 	}
@@ -205,9 +220,7 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 			if len(c.RuntimeEnvIDs) > 0 && content.Runtime != c.Runtime {
 				return api.Invalid("content", "is for %s but the credential is attached to %s runtime envs", content.Runtime, c.Runtime)
 			}
-			if err := h.setContent(r.Context(), c, content); err != nil {
-				return err
-			}
+			newContent.setOn(c)
 		}
 		if req.Name != nil {
 			c.Name = *req.Name
@@ -227,7 +240,8 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// probeAttached validates new content against every env the credential serves.
+// probeAttached validates new content against every env the credential
+// serves, or, for a kubernetes credential serving none, its own server.
 func (h *Handler) probeAttached(ctx context.Context, caller auth.Identity, id string, content *model.Content) error {
 	c, err := h.Store.GetCredential(ctx, id)
 	if err != nil {
