@@ -176,11 +176,11 @@ func ParseDescribe(r *http.Request, caller auth.Identity) (store.List, bool, err
 		}
 		l.Filter.Labels = append(l.Filter.Labels, model.LabelKV{Key: key, Value: value})
 	}
-	if l.ParentEnv, err = q.String("runtime_env_id"); err != nil {
+	if l.Parent, err = q.String("runtime_env_id"); err != nil {
 		return l, false, err
 	}
-	if l.ParentEnv != "" {
-		if err := api.CheckID("runtime_env_id", l.ParentEnv, model.IDPrefix(model.KindEnv)); err != nil {
+	if l.Parent != "" {
+		if err := api.CheckID("runtime_env_id", l.Parent, model.IDPrefix(model.KindEnv)); err != nil {
 			return l, false, err
 		}
 	}
@@ -201,8 +201,8 @@ func (h *Handler) describe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if l.ParentEnv != "" {
-		e, err := h.Store.GetEnv(r.Context(), l.ParentEnv)
+	if l.Parent != "" {
+		e, err := h.Store.GetEnv(r.Context(), l.Parent)
 		if err != nil {
 			return err
 		}

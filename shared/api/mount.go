@@ -55,7 +55,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, fmt.Errorf("%w: route %q is not served here", ErrNotFound, rc.RouteKey))
 		return
 	}
-	r = r.WithContext(WithAction(r.Context(), m.route.Action))
+	r = r.WithContext(WithRoute(r.Context(), m.route))
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	if err := m.handler(sw, r); err != nil {
 		WriteError(sw, r, err)

@@ -5,20 +5,25 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+
+	"github.com/envhub/envhub/shared/routes"
 )
 
-type actionKey struct{}
+type routeKey struct{}
 
-// WithAction records the route's action for responses and logs.
-func WithAction(ctx context.Context, action string) context.Context {
-	return context.WithValue(ctx, actionKey{}, action)
+// WithRoute records the route being served, for responses and logs.
+func WithRoute(ctx context.Context, r routes.Route) context.Context {
+	return context.WithValue(ctx, routeKey{}, r)
+}
+
+// Route returns the route being served.
+func Route(ctx context.Context) routes.Route {
+	r, _ := ctx.Value(routeKey{}).(routes.Route)
+	return r
 }
 
 // Action returns the action of the route being served.
-func Action(ctx context.Context) string {
-	a, _ := ctx.Value(actionKey{}).(string)
-	return a
-}
+func Action(ctx context.Context) string { return Route(ctx).Action }
 
 // Meta is embedded first in every response body.
 type Meta struct {
@@ -44,8 +49,15 @@ type errorBody struct {
 	Message string `json:"message"`
 }
 
-// WriteError writes err in the one error model; 5xx are logged as bugs and
-// their detail is not shown to the caller.
+// openAPIError is the environment API's error body.
+type openAPIError struct {
+	Code        int    `json:"code"`
+	Message     string `json:"message"`
+	Description string `json:"description"`
+}
+
+// WriteError writes err in the one error model, shaped as the route's API
+// expects; 5xx are logged as bugs and their detail is not shown to the caller.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := Status(err)
 	msg := err.Error()
@@ -53,7 +65,19 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		slog.ErrorContext(r.Context(), "request failed", "action", Action(r.Context()), "err", err)
 		msg = "internal error"
 	}
+	if Route(r.Context()).OpenAPI() {
+		writeJSON(w, status, &openAPIError{Code: status, Message: msg, Description: http.StatusText(status)})
+		return
+	}
 	writeJSON(w, status, &errorBody{Meta{Action(r.Context()) + "Response", code}, msg})
+}
+
+// WriteJSON writes a 200 response body as the environment API's spec shows it.
+func WriteJSON(w http.ResponseWriter, v any) { writeJSON(w, http.StatusOK, v) }
+
+// WriteSuccess writes the environment API's {"message":"success"}.
+func WriteSuccess(w http.ResponseWriter) {
+	writeJSON(w, http.StatusOK, map[string]string{"message": "success"})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -2,6 +2,8 @@
 // local server and every function's mux are checked against it.
 package routes
 
+import "strings"
+
 // Route is one HTTP API route served by one function.
 type Route struct {
 	Function string // area folder under functions/
@@ -12,6 +14,10 @@ type Route struct {
 
 // Pattern is the net/http ServeMux pattern and the API Gateway route key.
 func (r Route) Pattern() string { return r.Method + " " + r.Path }
+
+// OpenAPI tells the environment API's routes (/openapi/...), whose bodies
+// follow that spec, from the runtime env API's action-style ones.
+func (r Route) OpenAPI() bool { return strings.HasPrefix(r.Path, "/openapi/") }
 
 const (
 	envPath   = "/v1/runtime_envs"

@@ -22,7 +22,7 @@ type List struct {
 	Owners     []string
 	Visibility string
 	IDs        []string // restrict to these ids (read by key, not by index)
-	ParentEnv  string   // labels of one runtime env
+	Parent     string   // children of one record (labels of a runtime env)
 	Filter     Filter
 	Page       api.Page
 }
@@ -242,7 +242,7 @@ func (s *Store) listByIDs(ctx context.Context, kind string, l List) (*Result, er
 			kind == model.KindCredential && !l.Caller.CanWrite(owner),
 			len(l.Owners) > 0 && !contains(l.Owners, owner),
 			l.Visibility != "" && vis != l.Visibility,
-			l.ParentEnv != "" && str(it, "runtime_env_id") != l.ParentEnv,
+			l.Parent != "" && str(it, idxParent+"PK") != parentPartition(kind, str(it, "status"), l.Parent),
 			!l.Filter.match(it):
 			continue
 		}

@@ -20,8 +20,8 @@ func plan(kind string, l List) []part {
 	var parts []part
 	for _, st := range statuses {
 		k := kind + "|" + st
-		if l.ParentEnv != "" {
-			parts = append(parts, part{index: idxParent, pk: k + "|env|" + l.ParentEnv, scope: readable(l.Caller, shared)})
+		if l.Parent != "" {
+			parts = append(parts, part{index: idxParent, pk: parentPartition(kind, st, l.Parent), scope: readable(l.Caller, shared)})
 			continue
 		}
 		owned := func(o string) {

@@ -80,7 +80,7 @@ func sortKey(r *model.Record) string {
 }
 
 // item marshals a record with its keys and index attributes.
-func item(kind string, v any, r *model.Record, name string, parentEnv string) (map[string]types.AttributeValue, error) {
+func item(kind string, v any, r *model.Record, name string, parent string) (map[string]types.AttributeValue, error) {
 	m, err := attributevalue.MarshalMap(v)
 	if err != nil {
 		return nil, fmt.Errorf("marshal %s: %w", r.ID, err)
@@ -95,12 +95,15 @@ func item(kind string, v any, r *model.Record, name string, parentEnv string) (m
 	if p.public != "" {
 		m[idxPublic+"PK"] = &types.AttributeValueMemberS{Value: p.public}
 	}
-	if parentEnv != "" {
-		m[idxParent+"PK"] = &types.AttributeValueMemberS{Value: kind + "|" + r.Status + "|env|" + parentEnv}
+	if parent != "" {
+		m[idxParent+"PK"] = &types.AttributeValueMemberS{Value: parentPartition(kind, r.Status, parent)}
 	}
 	m[attrNameLC] = &types.AttributeValueMemberS{Value: strings.ToLower(name)}
 	return m, nil
 }
+
+// parentPartition lists a kind's records under one parent record.
+func parentPartition(kind, status, parent string) string { return kind + "|" + status + "|in|" + parent }
 
 // get reads one record with a strongly consistent read.
 func (s *Store) get(ctx context.Context, kind, id string, out any) error {
