@@ -34,6 +34,16 @@ var samples = map[string]struct {
 	"DescribeRuntimeEnvLabels":       {"/v1/runtime_env_labels", "runtime_env_id=re-0123456789abcdef&runtime_env_labels=tier%3Dgold", ""},
 	"ModifyRuntimeEnvLabel":          {"/v1/runtime_env_labels/rel-0123456789abcdef", "", `{"label_value":"silver"}`},
 	"DeleteRuntimeEnvLabel":          {"/v1/runtime_env_labels/rel-0123456789abcdef", "", ""},
+	"CreateProject":                  {"/openapi/projects/project", "", `{"project_key":"shop","project_name":"Shop","global_variables":[{"key":"replicas","value":"1","type":"string"}]}`},
+	"ListProjects":                   {"/openapi/projects/project", "page_size=10", ""},
+	"GetProject":                     {"/openapi/projects/project/detail", "projectKey=shop", ""},
+	"UpdateProject":                  {"/openapi/projects/project", "projectKey=shop", `{"description":"the shop","visibility":"public"}`},
+	"DeleteProject":                  {"/openapi/projects/project", "projectKey=shop", ""},
+	"CreateServiceTemplate":          {"/openapi/service/template", "projectKey=shop", `{"service_name":"web","yaml":"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: $Service$}\ndata: {replicas: \"{{ .replicas }}\"}\n","variables":[{"key":"replicas","value":"1","type":"string"}]}`},
+	"ListServiceTemplates":           {"/openapi/service/template", "projectKey=shop", ""},
+	"GetServiceTemplate":             {"/openapi/service/template/web", "projectKey=shop", ""},
+	"UpdateServiceTemplate":          {"/openapi/service/template/web", "projectKey=shop", `{"variables":[{"key":"replicas","value":"2","type":"string"}]}`},
+	"DeleteServiceTemplate":          {"/openapi/service/template/web", "projectKey=shop", ""},
 }
 
 // TestSampleEvents keeps events/ in step with the route table: one sample

@@ -13,6 +13,7 @@ import (
 	"github.com/envhub/envhub/functions/credential"
 	"github.com/envhub/envhub/functions/label"
 	"github.com/envhub/envhub/functions/runtimeenv"
+	"github.com/envhub/envhub/functions/service"
 	"github.com/envhub/envhub/infra/samtemplate"
 	"github.com/envhub/envhub/shared/deps"
 )
@@ -22,6 +23,7 @@ var Areas = map[string]deps.Actions{
 	"runtimeenv": runtimeenv.Actions,
 	"credential": credential.Actions,
 	"label":      label.Actions,
+	"service":    service.Actions,
 }
 
 // Functions builds every area's handler behind the Lambda adapter.

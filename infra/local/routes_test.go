@@ -16,6 +16,7 @@ import (
 	"github.com/envhub/envhub/infra/local"
 	"github.com/envhub/envhub/infra/local/localtest"
 	"github.com/envhub/envhub/infra/samtemplate"
+	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/routes"
 )
 
@@ -89,10 +90,10 @@ func TestLocalServerServesEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	param := regexp.MustCompile(`\{([a-z_]+)_id\}`)
+	param := regexp.MustCompile(`\{[A-Za-z_]+\}`)
 	for _, rt := range routes.Table {
 		path := param.ReplaceAllStringFunc(rt.Path, func(m string) string {
-			return map[string]string{"{runtime_env_id}": "re-x", "{runtime_env_credential_id}": "rec-x", "{runtime_env_label_id}": "rel-x"}[m]
+			return map[string]string{"{runtime_env_id}": "re-x", "{runtime_env_credential_id}": "rec-x", "{runtime_env_label_id}": "rel-x", "{serviceName}": "web"}[m]
 		})
 		req := httptest.NewRequest(rt.Method, path, strings.NewReader("{}"))
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -100,7 +101,7 @@ func TestLocalServerServesEveryRoute(t *testing.T) {
 		srv.ServeHTTP(w, req)
 		var body map[string]any
 		_ = json.Unmarshal(w.Body.Bytes(), &body)
-		if body["action"] != rt.Action+"Response" {
+		if w.Header().Get(api.ActionHeader) != rt.Action || (!rt.OpenAPI() && body["action"] != rt.Action+"Response") {
 			t.Errorf("%s: answered %d %s, not by %s", rt.Pattern(), w.Code, w.Body, rt.Action)
 		}
 		// Without a token API Gateway's authorizer answers 401 before any function.

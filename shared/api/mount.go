@@ -13,6 +13,9 @@ import (
 	"github.com/envhub/envhub/shared/routes"
 )
 
+// ActionHeader names the action that answered, on every function response.
+const ActionHeader = "X-Envhub-Action"
+
 // HandlerFunc is a handler that returns its error for WriteError.
 type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 
@@ -56,6 +59,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r = r.WithContext(WithRoute(r.Context(), m.route))
+	w.Header().Set(ActionHeader, m.route.Action)
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	if err := m.handler(sw, r); err != nil {
 		WriteError(sw, r, err)

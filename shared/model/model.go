@@ -81,6 +81,40 @@ type Label struct {
 	Value        string `dynamodbav:"label_value"`
 }
 
+// Var defines one template variable and its default value (rules: render.CheckVars).
+type Var struct {
+	Key     string   `json:"key" dynamodbav:"key"`
+	Value   string   `json:"value" dynamodbav:"value"`
+	Type    string   `json:"type" dynamodbav:"type"`
+	Options []string `json:"options,omitempty" dynamodbav:"options,omitempty"`
+	Desc    string   `json:"desc,omitempty" dynamodbav:"desc,omitempty"`
+}
+
+// Project groups service templates and the environments made from them.
+type Project struct {
+	Record
+	Key             string `dynamodbav:"project_key"`
+	Name            string `dynamodbav:"name"`
+	Description     string `dynamodbav:"description"`
+	GlobalVariables []Var  `dynamodbav:"global_variables"`
+	Services        int    `dynamodbav:"services"` // active service templates; a project holding any cannot be deleted
+}
+
+// ServiceTemplate is one service of a project: YAML written as a Go text/template.
+type ServiceTemplate struct {
+	Record
+	ProjectID string `dynamodbav:"project_id"`
+	Name      string `dynamodbav:"name"`
+	YAML      string `dynamodbav:"yaml"`
+	Variables []Var  `dynamodbav:"variables"`
+}
+
+// Kinds of the environment half.
+const (
+	KindProject  = "prj"
+	KindTemplate = "svct"
+)
+
 // MaxLabelsPerEnv keeps an env and all its labels within one DynamoDB transaction.
 const MaxLabelsPerEnv = 30
 
@@ -195,6 +229,18 @@ func CheckOwners(field string, owners []string) error {
 		if err := CheckOwner(field, o); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// CheckKey: a DNS label of at most max characters (project and env keys end
+// up in namespace names).
+func CheckKey(field, s string, max int) error {
+	if s == "" {
+		return api.Invalid(field, "is required")
+	}
+	if len(s) > max || !dnsLabel.MatchString(s) {
+		return api.Invalid(field, "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most %d characters", max)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
+	"text/template/parse"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -55,13 +56,61 @@ func indent(n int, s string) string {
 	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
 }
 
-// Parse parses a service template.
+// MaxOutput bounds what one service may render, so a template cannot
+// exhaust a function's memory.
+const MaxOutput = 1 << 20
+
+// Parse parses a service template. Ranging over a number is refused: it
+// is the one way a template could loop without bound on its own.
 func Parse(service, text string) (*template.Template, error) {
 	t, err := template.New(service).Option("missingkey=error").Funcs(funcs).Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("%s: template does not parse: %v", service, err)
 	}
+	for _, tt := range t.Templates() {
+		if tt.Tree != nil && rangesOverNumber(tt.Tree.Root) {
+			return nil, fmt.Errorf("%s: template ranges over a number, which is not allowed", service)
+		}
+	}
 	return t, nil
+}
+
+func rangesOverNumber(n parse.Node) bool {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return false
+		}
+		for _, c := range n.Nodes {
+			if rangesOverNumber(c) {
+				return true
+			}
+		}
+	case *parse.RangeNode:
+		for _, cmd := range n.Pipe.Cmds {
+			for _, arg := range cmd.Args {
+				if _, ok := arg.(*parse.NumberNode); ok {
+					return true
+				}
+			}
+		}
+		return rangesOverNumber(n.List) || rangesOverNumber(n.ElseList)
+	case *parse.IfNode:
+		return rangesOverNumber(n.List) || rangesOverNumber(n.ElseList)
+	case *parse.WithNode:
+		return rangesOverNumber(n.List) || rangesOverNumber(n.ElseList)
+	}
+	return false
+}
+
+// limited is a buffer that refuses to grow past MaxOutput.
+type limited struct{ bytes.Buffer }
+
+func (l *limited) Write(p []byte) (int, error) {
+	if l.Len()+len(p) > MaxOutput {
+		return 0, fmt.Errorf("renders more than %d bytes", MaxOutput)
+	}
+	return l.Buffer.Write(p)
 }
 
 // Service renders one service: the template with its values, then the
@@ -72,7 +121,7 @@ func Service(scope Scope, service, text string, values map[string]any) ([]*unstr
 	if err != nil {
 		return nil, err
 	}
-	var buf bytes.Buffer
+	var buf limited
 	if err := t.Execute(&buf, values); err != nil {
 		return nil, fmt.Errorf("%s: %v", service, err)
 	}

@@ -56,6 +56,9 @@ func TestValidate(t *testing.T) {
 		says string
 	}{
 		"does not parse":       {"{{ .x ", nil, "does not parse"},
+		"ranges over a number": {"{{ range 1000000000 }}{{ end }}", nil, "ranges over a number"},
+		"nested range":         {"{{ if true }}{{ range $i := 99999999 }}x{{ end }}{{ end }}", nil, "ranges over a number"},
+		"renders too much":     {"a: {{ printf \"%2000000d\" 1 }}", nil, "more than"},
 		"missing variable":     {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .nope }}}", nil, "nope"},
 		"no kind":              {"apiVersion: v1\nmetadata: {name: x}", nil, "kind"},
 		"no objects":           {"# nothing", nil, "no Kubernetes object"},

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/model"
 )
 
 // Variable types.
@@ -24,13 +25,7 @@ const (
 )
 
 // Var defines one template variable and its default value.
-type Var struct {
-	Key     string   `json:"key" dynamodbav:"key"`
-	Value   string   `json:"value" dynamodbav:"value"`
-	Type    string   `json:"type" dynamodbav:"type"`
-	Options []string `json:"options,omitempty" dynamodbav:"options,omitempty"`
-	Desc    string   `json:"desc,omitempty" dynamodbav:"desc,omitempty"`
-}
+type Var = model.Var
 
 var varKey = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
@@ -59,16 +54,16 @@ func CheckVars(field string, vars []Var) error {
 		default:
 			return api.Invalid(f+".type", "must be string, bool, enum or yaml")
 		}
-		if _, err := v.parse(v.Value); err != nil {
+		if _, err := typed(v, v.Value); err != nil {
 			return api.Invalid(f+".value", "%v", err)
 		}
 	}
 	return nil
 }
 
-// parse checks a raw value against the variable's type and returns what the
+// typed checks a raw value against the variable's type and returns what the
 // template sees: a string, a bool, or the parsed YAML.
-func (v Var) parse(raw string) (any, error) {
+func typed(v Var, raw string) (any, error) {
 	switch v.Type {
 	case TypeBool:
 		b, err := strconv.ParseBool(raw)
@@ -120,7 +115,7 @@ func Resolve(vars []Var, settings []Setting, globals map[string]string) (map[str
 				raw = g
 			}
 		}
-		val, err := v.parse(raw)
+		val, err := typed(v, raw)
 		if err != nil {
 			errs = append(errs, err)
 			continue

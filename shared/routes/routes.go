@@ -23,6 +23,9 @@ const (
 	envPath   = "/v1/runtime_envs"
 	credPath  = "/v1/runtime_env_credentials"
 	labelPath = "/v1/runtime_env_labels"
+
+	projectPath  = "/openapi/projects/project"
+	templatePath = "/openapi/service/template"
 )
 
 // Table lists every route of every function.
@@ -43,6 +46,18 @@ var Table = []Route{
 	{"label", "GET", labelPath, "DescribeRuntimeEnvLabels"},
 	{"label", "PATCH", labelPath + "/{runtime_env_label_id}", "ModifyRuntimeEnvLabel"},
 	{"label", "DELETE", labelPath + "/{runtime_env_label_id}", "DeleteRuntimeEnvLabel"},
+
+	// Environment API (/openapi/...): the project named by the projectKey query parameter.
+	{"service", "POST", projectPath, "CreateProject"},
+	{"service", "GET", projectPath, "ListProjects"},
+	{"service", "GET", projectPath + "/detail", "GetProject"},
+	{"service", "PUT", projectPath, "UpdateProject"},
+	{"service", "DELETE", projectPath, "DeleteProject"},
+	{"service", "POST", templatePath, "CreateServiceTemplate"},
+	{"service", "GET", templatePath, "ListServiceTemplates"},
+	{"service", "GET", templatePath + "/{serviceName}", "GetServiceTemplate"},
+	{"service", "PUT", templatePath + "/{serviceName}", "UpdateServiceTemplate"},
+	{"service", "DELETE", templatePath + "/{serviceName}", "DeleteServiceTemplate"},
 }
 
 // For returns the routes of one function.
@@ -62,4 +77,5 @@ var LogicalIDs = map[string]string{
 	"runtimeenv": "RuntimeEnvFunction",
 	"credential": "CredentialFunction",
 	"label":      "LabelFunction",
+	"service":    "ServiceFunction",
 }

@@ -23,8 +23,11 @@ type List struct {
 	Visibility string
 	IDs        []string // restrict to these ids (read by key, not by index)
 	Parent     string   // children of one record (labels of a runtime env)
-	Filter     Filter
-	Page       api.Page
+	// ParentChecked: the caller's right to the parent was checked and
+	// children have no rights of their own (service templates).
+	ParentChecked bool
+	Filter        Filter
+	Page          api.Page
 }
 
 // Result is one page of items plus what the paging fields need.

@@ -21,7 +21,11 @@ func plan(kind string, l List) []part {
 	for _, st := range statuses {
 		k := kind + "|" + st
 		if l.Parent != "" {
-			parts = append(parts, part{index: idxParent, pk: parentPartition(kind, st, l.Parent), scope: readable(l.Caller, shared)})
+			p := part{index: idxParent, pk: parentPartition(kind, st, l.Parent), scope: readable(l.Caller, shared)}
+			if l.ParentChecked {
+				p.scope = nil
+			}
+			parts = append(parts, p)
 			continue
 		}
 		owned := func(o string) {

@@ -103,7 +103,9 @@ func item(kind string, v any, r *model.Record, name string, parent string) (map[
 }
 
 // parentPartition lists a kind's records under one parent record.
-func parentPartition(kind, status, parent string) string { return kind + "|" + status + "|in|" + parent }
+func parentPartition(kind, status, parent string) string {
+	return kind + "|" + status + "|in|" + parent
+}
 
 // get reads one record with a strongly consistent read.
 func (s *Store) get(ctx context.Context, kind, id string, out any) error {
