@@ -20,68 +20,75 @@ type describeResponse struct {
 var describeParams = append([]string{"runtime", "search_word", "status", "runtime_env_label_ids",
 	"runtime_env_ids", "visibility", "owners", "verbose"}, api.PageParams...)
 
+// DescribeQuery is DescribeRuntimeEnvs' query, parsed.
+type DescribeQuery struct {
+	store.List
+	Verbose  bool
+	LabelIDs []string // envs carrying any of these labels
+}
+
 // ParseDescribe turns DescribeRuntimeEnvs' query into a store list request.
-func ParseDescribe(r *http.Request, caller auth.Identity) (store.List, bool, error) {
+func ParseDescribe(r *http.Request, caller auth.Identity) (DescribeQuery, error) {
 	l := store.List{Caller: caller}
 	q, err := api.ParseQuery(r, describeParams...)
 	if err != nil {
-		return l, false, err
+		return DescribeQuery{}, err
 	}
 	runtime, err := q.String("runtime")
 	if err != nil {
-		return l, false, err
+		return DescribeQuery{}, err
 	}
 	if runtime != "" {
 		if err := model.CheckRuntime(runtime); err != nil {
-			return l, false, err
+			return DescribeQuery{}, err
 		}
 		l.Filter.Equals = map[string]string{"runtime": runtime}
 	}
 	if l.Filter.Search, err = q.String("search_word"); err != nil {
-		return l, false, err
+		return DescribeQuery{}, err
 	}
 	if err := model.CheckSearch(l.Filter.Search); err != nil {
-		return l, false, err
+		return DescribeQuery{}, err
 	}
 	for _, s := range q.Strings("status") {
 		if s != model.StatusActive && s != model.StatusDeleted {
-			return l, false, api.Invalid("status", "values must be %q or %q", model.StatusActive, model.StatusDeleted)
+			return DescribeQuery{}, api.Invalid("status", "values must be %q or %q", model.StatusActive, model.StatusDeleted)
 		}
 		if !slices.Contains(l.Statuses, s) {
 			l.Statuses = append(l.Statuses, s)
 		}
 	}
 	if l.Visibility, err = q.String("visibility"); err != nil {
-		return l, false, err
+		return DescribeQuery{}, err
 	}
 	if l.Visibility != "" {
 		if err := model.CheckVisibility(l.Visibility); err != nil {
-			return l, false, err
+			return DescribeQuery{}, err
 		}
 	}
 	l.Owners = q.Strings("owners")
 	if err := model.CheckOwners("owners", l.Owners); err != nil {
-		return l, false, err
+		return DescribeQuery{}, err
 	}
 	if ids := q.Strings("runtime_env_ids"); len(ids) > 0 {
 		if err := api.CheckIDs("runtime_env_ids", ids, model.IDPrefix(model.KindEnv)); err != nil {
-			return l, false, err
+			return DescribeQuery{}, err
 		}
 		l.IDs = ids
 	}
 	labels := q.Strings("runtime_env_label_ids")
 	if err := api.CheckIDs("runtime_env_label_ids", labels, model.IDPrefix(model.KindLabel)); err != nil {
-		return l, false, err
+		return DescribeQuery{}, err
 	}
 	verbose, err := q.Verbose()
 	if err != nil {
-		return l, false, err
+		return DescribeQuery{}, err
 	}
 	l.Page, err = api.ParsePage(q)
 	if err != nil {
-		return l, false, err
+		return DescribeQuery{}, err
 	}
-	return l, verbose, nil
+	return DescribeQuery{List: l, Verbose: verbose, LabelIDs: labels}, nil
 }
 
 func (h *Handler) describe(w http.ResponseWriter, r *http.Request) error {
@@ -89,11 +96,12 @@ func (h *Handler) describe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	l, verbose, err := ParseDescribe(r, caller)
+	d, err := ParseDescribe(r, caller)
 	if err != nil {
 		return err
 	}
-	if labels := r.URL.Query()["runtime_env_label_ids"]; len(labels) > 0 {
+	l, verbose := d.List, d.Verbose
+	if labels := d.LabelIDs; len(labels) > 0 {
 		// Labels name their env: the envs carrying any of them, within runtime_env_ids if given.
 		envs, err := h.Store.LabelEnvs(r.Context(), labels)
 		if err != nil {
