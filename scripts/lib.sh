@@ -68,3 +68,14 @@ start_local_cluster() {
   say "local Kubernetes ready at $(cat "$ENVHUB_K8S_DIR/server")"
   export ENVHUB_K8S_DIR
 }
+
+# install_sfn: the Node packages that run and validate state machine
+# definitions locally (aws-local-stepfunctions, asl-validator), pinned by
+# scripts/sfn/package-lock.json.
+install_sfn() {
+  local dir; dir="$(dirname "${BASH_SOURCE[0]}")/sfn"
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    say "installing aws-local-stepfunctions and asl-validator (npm)"
+    (cd "$dir" && npm ci --no-audit --no-fund --silent) || die "npm ci in $dir failed"
+  fi
+}

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # make test: installs what the tests need (Go modules, DynamoDB Local, the local
-# Kubernetes binaries), starts both, runs vet, every test, and each fuzz target briefly.
+# Kubernetes binaries, the local state machine engine), starts the servers, runs vet, every test, and each fuzz target briefly.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 cd "$(dirname "$0")/.."
 
 say "downloading Go modules"
 go mod download
+install_sfn
 start_dynamodb_local
 start_local_cluster
 

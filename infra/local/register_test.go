@@ -20,7 +20,7 @@ func TestRegisterCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := local.NewServer(a, e.Fns)
+	srv, err := local.NewServer(a, e.Fns, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func TestLocalServerServesEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := local.NewServer(a, e.Fns)
+	srv, err := local.NewServer(a, e.Fns, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

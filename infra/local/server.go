@@ -23,6 +23,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/envhub/envhub/shared/routes"
+	"github.com/envhub/envhub/shared/workflow"
 )
 
 // Function is one Lambda as the local server runs it.
@@ -39,9 +40,11 @@ type Server struct {
 	mux       *http.ServeMux
 }
 
-// NewServer builds the routing; every route of the table must have its function.
-func NewServer(a *Authorizer, fns map[string]Function) (*Server, error) {
+// NewServer builds the routing; every route of the table must have its
+// function. tasks are served on the Lambda Invoke API for state machines.
+func NewServer(a *Authorizer, fns map[string]Function, tasks map[string]workflow.Task) (*Server, error) {
 	s := &Server{Auth: a, Functions: fns, mux: http.NewServeMux()}
+	s.mux.Handle(InvokePattern, Invoke(tasks))
 	for _, rt := range routes.Table {
 		fn, ok := fns[rt.Function]
 		if !ok {

@@ -97,7 +97,7 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := local.NewServer(a, fns)
+	srv, err := local.NewServer(a, fns, nil)
 	if err != nil {
 		return err
 	}

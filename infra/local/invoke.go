@@ -1,0 +1,53 @@
+package local
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/lambda/messages"
+
+	"github.com/envhub/envhub/shared/workflow"
+)
+
+// InvokePattern is the Lambda Invoke API route the local state machine
+// engine calls for its Task states.
+const InvokePattern = "POST /2015-03-31/functions/{name}/invocations"
+
+// Invoke serves the Lambda Invoke API for task functions (by function name
+// or ARN), answering errors as Lambda does: X-Amz-Function-Error with an
+// errorType the definitions' Retry and Catch match on.
+func Invoke(tasks map[string]workflow.Task) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		raw := strings.TrimSuffix(strings.TrimPrefix(r.URL.EscapedPath(), "/2015-03-31/functions/"), "/invocations")
+		name, _ := url.PathUnescape(raw)
+		if i := strings.LastIndex(name, ":function:"); i >= 0 {
+			name = name[i+len(":function:"):]
+		}
+		name, _, _ = strings.Cut(name, ":") // drop a version or alias qualifier
+		task, ok := tasks[name]
+		if !ok {
+			w.WriteHeader(http.StatusNotFound)
+			_ = json.NewEncoder(w).Encode(map[string]string{"Type": "User", "Message": "Function not found: " + name})
+			return
+		}
+		payload, err := io.ReadAll(io.LimitReader(r.Body, 6<<20)) // Lambda's payload limit
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		out, err := task.Lambda(r.Context(), payload)
+		w.Header().Set("Content-Type", "application/json")
+		if err != nil {
+			var le messages.InvokeResponse_Error
+			errors.As(err, &le)
+			w.Header().Set("X-Amz-Function-Error", "Unhandled")
+			_ = json.NewEncoder(w).Encode(map[string]string{"errorType": le.Type, "errorMessage": le.Message})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(out)
+	})
+}

@@ -1,0 +1,69 @@
+package workflow
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+)
+
+// Local runs executions on aws-local-stepfunctions (scripts/sfn/run.mjs),
+// a real ASL engine, whose Lambda tasks call the local server's Lambda
+// Invoke API: the same definitions AWS runs, no interpreter of our own.
+type Local struct {
+	Runner         string            // path of run.mjs
+	Definitions    map[string]string // machine name -> .asl.json path
+	Substitutions  map[string]string // as template.yaml's DefinitionSubstitutions
+	LambdaEndpoint string            // the local server's base URL
+}
+
+// Start runs an execution in the background; its tasks record progress themselves.
+func (l *Local) Start(_ context.Context, machine, name string, input []byte) (string, error) {
+	if _, ok := l.Definitions[machine]; !ok {
+		return "", fmt.Errorf("no state machine %q configured", machine)
+	}
+	go func() {
+		// Detached from the request: the execution outlives it, as on AWS.
+		if _, err := l.Run(context.Background(), machine, input); err != nil {
+			slog.Warn("local execution ended in failure", "machine", machine, "name", name, "err", err)
+		}
+	}()
+	return "local:" + machine + ":" + name, nil
+}
+
+// Run runs an execution to its end and returns its output.
+func (l *Local) Run(ctx context.Context, machine string, input []byte) ([]byte, error) {
+	def, ok := l.Definitions[machine]
+	if !ok {
+		return nil, fmt.Errorf("no state machine %q configured", machine)
+	}
+	args := []string{l.Runner, def}
+	keys := make([]string, 0, len(l.Substitutions))
+	for k := range l.Substitutions {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, k+"="+l.Substitutions[k])
+	}
+	cmd := exec.CommandContext(ctx, "node", args...)
+	cmd.Dir = filepath.Dir(l.Runner)
+	cmd.Stdin = bytes.NewReader(input)
+	cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL_LAMBDA="+l.LambdaEndpoint, "AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "NODE_NO_WARNINGS=1")
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		var failure struct{ Error, Cause string }
+		if json.Unmarshal(bytes.TrimSpace(out.Bytes()), &failure) == nil && failure.Error != "" {
+			return nil, &TaskError{Type: failure.Error, Message: failure.Cause}
+		}
+		return nil, fmt.Errorf("run %s: %v: %s", machine, err, stderr.String())
+	}
+	return bytes.TrimSpace(out.Bytes()), nil
+}
