@@ -25,7 +25,7 @@ cluster-down: ## stop what make cluster started
 token: ## make token SUB=alice [ROLE=admin]: a JWT for the local server
 	@$(GO) run ./infra/local/cmd/envhub-local token -state "$${ENVHUB_HOME:-$${XDG_CACHE_HOME:-$$HOME/.cache}/envhub}/state" -sub "$(or $(SUB),dev)" -role "$(ROLE)"
 
-build: build-RuntimeEnvFunction build-CredentialFunction build-LabelFunction build-ServiceFunction ## every Lambda, into .aws-sam-like dirs
+build: build-RuntimeEnvFunction build-CredentialFunction build-LabelFunction build-ServiceFunction build-EnvironmentFunction build-EnvflowFunction ## every Lambda, into .aws-sam-like dirs
 
 # SAM (BuildMethod: makefile) calls these with ARTIFACTS_DIR set.
 ARTIFACTS_DIR ?= $(CURDIR)/.build/$@
@@ -37,6 +37,10 @@ build-LabelFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/label/lambda
 build-ServiceFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/service/lambda
+build-EnvironmentFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/environment/lambda
+build-EnvflowFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/envflow/lambda
 
 clean:
 	rm -rf .build .aws-sam

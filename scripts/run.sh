@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 trap 'exit 130' INT TERM
 
 scripts/dynamodb-local.sh install >/dev/null
+install_sfn
 ddb_port=$(free_port)
 data=""
 [ "${PERSIST:-0}" = 1 ] && data="$ENVHUB_HOME/state/dynamodb"

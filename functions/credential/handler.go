@@ -126,7 +126,7 @@ func (h *Handler) parseContent(raw map[string]string) (*model.Content, error) {
 	if err != nil {
 		return nil, err
 	}
-	if server, ok := content.Public["server"]; ok {
+	if server, ok := content.Public["server"]; ok && content.Runtime == model.Kubernetes {
 		field := "content.server"
 		if _, ok := raw["kubeconfig"]; ok {
 			field = "content.kubeconfig"

@@ -248,8 +248,8 @@ func set(dst *string, v *string) {
 
 func (h *Handler) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	return h.changeProject(w, r, func(_ auth.Identity, p *model.Project) error {
-		if p.Services > 0 {
-			return api.Conflict("project %s still has %d service templates: delete them first", p.Key, p.Services)
+		if p.Services > 0 || p.Environments > 0 {
+			return api.Conflict("project %s still has %d service templates and %d environments: delete them first", p.Key, p.Services, p.Environments)
 		}
 		p.Status = model.StatusDeleted
 		return nil

@@ -44,6 +44,17 @@ var samples = map[string]struct {
 	"GetServiceTemplate":             {"/openapi/service/template/web", "projectKey=shop", ""},
 	"UpdateServiceTemplate":          {"/openapi/service/template/web", "projectKey=shop", `{"variables":[{"key":"replicas","value":"2","type":"string"}]}`},
 	"DeleteServiceTemplate":          {"/openapi/service/template/web", "projectKey=shop", ""},
+	"ListEnvironments":               {"/openapi/environments", "projectKey=shop", ""},
+	"CreateEnvironment":              {"/openapi/environments", "projectKey=shop", `{"env_key":"dev","cluster_id":"re-0123456789abcdef","global_variables":[{"key":"replicas","value":"2"}],"services":[{"service_name":"web","type":"k8s","containers":[{"name":"main","image":"nginx:1.27","image_name":"nginx"}],"variable_kvs":[{"key":"replicas","value":"","use_global_variable":true}]}],"env_configs":[{"common_env_cfg_type":"ConfigMap","yaml_data":"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n"}]}`},
+	"GetEnvironment":                 {"/openapi/environments/dev", "projectKey=shop", ""},
+	"UpdateEnvironment":              {"/openapi/environments/dev", "projectKey=shop", `{"registry_id":""}`},
+	"DeleteEnvironment":              {"/openapi/environments/dev", "projectKey=shop&isDelete=true", ""},
+	"ListProductionEnvironments":     {"/openapi/environments/production", "projectKey=shop", ""},
+	"CreateProductionEnvironment":    {"/openapi/environments/production", "projectKey=shop", `{"env_key":"prod","env_name":"Production","cluster_id":"re-0123456789abcdef"}`},
+	"GetProductionEnvironment":       {"/openapi/environments/production/prod", "projectKey=shop", ""},
+	"UpdateProductionEnvironment":    {"/openapi/environments/production/prod", "projectKey=shop", `{"env_name":"Production (EU)"}`},
+	"DeleteProductionEnvironment":    {"/openapi/environments/production/prod", "projectKey=shop", ""},
+	"GetOperation":                   {"/openapi/operations/op-0123456789abcdef", "", ""},
 }
 
 // TestSampleEvents keeps events/ in step with the route table: one sample

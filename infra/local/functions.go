@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -11,19 +12,52 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/envhub/envhub/functions/credential"
+	"github.com/envhub/envhub/functions/envflow"
+	"github.com/envhub/envhub/functions/environment"
 	"github.com/envhub/envhub/functions/label"
 	"github.com/envhub/envhub/functions/runtimeenv"
 	"github.com/envhub/envhub/functions/service"
 	"github.com/envhub/envhub/infra/samtemplate"
 	"github.com/envhub/envhub/shared/deps"
+	"github.com/envhub/envhub/shared/workflow"
 )
 
 // Areas are the functions the local server runs, wired as their Lambda mains wire them.
 var Areas = map[string]deps.Actions{
-	"runtimeenv": runtimeenv.Actions,
-	"credential": credential.Actions,
-	"label":      label.Actions,
-	"service":    service.Actions,
+	"runtimeenv":  runtimeenv.Actions,
+	"credential":  credential.Actions,
+	"label":       label.Actions,
+	"service":     service.Actions,
+	"environment": environment.Actions,
+}
+
+// Tasks are the state machine task functions the local Lambda Invoke API runs.
+var Tasks = map[string]func(*deps.Deps) workflow.Task{
+	"envflow": envflow.Task,
+}
+
+// TaskHandlers builds every task function from Deps.
+func TaskHandlers(d *deps.Deps) map[string]workflow.Task {
+	out := map[string]workflow.Task{}
+	for name, build := range Tasks {
+		out[name] = build(d)
+	}
+	return out
+}
+
+// Workflow runs the repository's state machine definitions on the local
+// engine, their Lambda tasks invoked at lambdaURL (the local server).
+func Workflow(lambdaURL string) *workflow.Local {
+	root := filepath.Dir(samtemplate.Path())
+	return &workflow.Local{
+		Runner: filepath.Join(root, "scripts", "sfn", "run.mjs"),
+		Definitions: map[string]string{
+			"env-create": filepath.Join(root, "infra", "statemachines", "env-create.asl.json"),
+			"env-delete": filepath.Join(root, "infra", "statemachines", "env-delete.asl.json"),
+		},
+		Substitutions:  map[string]string{"EnvflowFunctionArn": "arn:aws:lambda:us-east-1:000000000000:function:envflow"},
+		LambdaEndpoint: lambdaURL,
+	}
 }
 
 // Functions builds every area's handler behind the Lambda adapter.

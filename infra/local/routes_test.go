@@ -51,7 +51,7 @@ func TestRouteTableMatchesTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for fn, id := range routes.LogicalIDs {
+	for fn, id := range merge(routes.LogicalIDs, routes.TaskFunctions) {
 		if tpl.Resources[id].Type != "AWS::Serverless::Function" {
 			t.Errorf("template.yaml has no function %s", id)
 		}
@@ -61,7 +61,8 @@ func TestRouteTableMatchesTemplate(t *testing.T) {
 		}
 	}
 	for id, r := range tpl.Resources {
-		if r.Type == "AWS::Serverless::Function" && !slices.Contains(slices.Collect(maps.Values(routes.LogicalIDs)), id) {
+		if r.Type == "AWS::Serverless::Function" && !slices.Contains(slices.Collect(maps.Values(routes.LogicalIDs)), id) &&
+			!slices.Contains(slices.Collect(maps.Values(routes.TaskFunctions)), id) {
 			t.Errorf("template.yaml function %s is not in the route table", id)
 		}
 	}
@@ -93,7 +94,7 @@ func TestLocalServerServesEveryRoute(t *testing.T) {
 	param := regexp.MustCompile(`\{[A-Za-z_]+\}`)
 	for _, rt := range routes.Table {
 		path := param.ReplaceAllStringFunc(rt.Path, func(m string) string {
-			return map[string]string{"{runtime_env_id}": "re-x", "{runtime_env_credential_id}": "rec-x", "{runtime_env_label_id}": "rel-x", "{serviceName}": "web"}[m]
+			return map[string]string{"{runtime_env_id}": "re-x", "{runtime_env_credential_id}": "rec-x", "{runtime_env_label_id}": "rel-x", "{serviceName}": "web", "{envKey}": "dev", "{operation_id}": "op-x"}[m]
 		})
 		req := httptest.NewRequest(rt.Method, path, strings.NewReader("{}"))
 		req.Header.Set("Authorization", "Bearer "+tok)
@@ -117,4 +118,10 @@ func TestLocalServerServesEveryRoute(t *testing.T) {
 	if w.Code != http.StatusNotFound {
 		t.Errorf("unknown route: %d", w.Code)
 	}
+}
+
+func merge(a, b map[string]string) map[string]string {
+	out := maps.Clone(a)
+	maps.Copy(out, b)
+	return out
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/envhub/envhub/shared/api"
@@ -25,6 +26,7 @@ import (
 	"github.com/envhub/envhub/shared/qingcloud"
 	"github.com/envhub/envhub/shared/secrets"
 	"github.com/envhub/envhub/shared/store"
+	"github.com/envhub/envhub/shared/workflow"
 )
 
 // Config names the resources; in Lambda it comes from template.yaml's environment.
@@ -34,6 +36,10 @@ type Config struct {
 	KMSKeyID       string // KMS_KEY_ID: credential encryption key in AWS
 	KeyFile        string // LOCAL_KEY_FILE: local stand-in for the KMS key
 	AllowLoopback  bool   // ALLOW_LOOPBACK=1: only the local server sets it
+	// State machines: ENV_CREATE_STATE_MACHINE_ARN / ENV_DELETE_STATE_MACHINE_ARN
+	// in AWS; the local server and tests set Workflow instead.
+	StateMachineARNs map[string]string
+	Workflow         workflow.Starter
 }
 
 // ConfigFromEnv reads Config from the environment.
@@ -44,16 +50,21 @@ func ConfigFromEnv() Config {
 		KMSKeyID:       os.Getenv("KMS_KEY_ID"),
 		KeyFile:        os.Getenv("LOCAL_KEY_FILE"),
 		AllowLoopback:  os.Getenv("ALLOW_LOOPBACK") == "1",
+		StateMachineARNs: map[string]string{
+			"env-create": os.Getenv("ENV_CREATE_STATE_MACHINE_ARN"),
+			"env-delete": os.Getenv("ENV_DELETE_STATE_MACHINE_ARN"),
+		},
 	}
 }
 
 // Deps are the dependencies handlers are built from.
 type Deps struct {
-	Store  *store.Store
-	DB     *dynamodb.Client
-	Sealer secrets.Sealer
-	Probe  probe.Probes
-	Policy netguard.Policy
+	Store    *store.Store
+	DB       *dynamodb.Client
+	Sealer   secrets.Sealer
+	Probe    probe.Probes
+	Policy   netguard.Policy
+	Workflow workflow.Starter
 }
 
 // Load builds Deps for cfg.
@@ -89,12 +100,17 @@ func Load(ctx context.Context, cfg Config) (*Deps, error) {
 		return nil, errors.New("set KMS_KEY_ID (AWS) or LOCAL_KEY_FILE (local) for credential encryption")
 	}
 	policy := netguard.Policy{AllowLoopback: cfg.AllowLoopback}
+	starter := cfg.Workflow
+	if starter == nil {
+		starter = workflow.SFN{Client: sfn.NewFromConfig(awsCfg), ARNs: cfg.StateMachineARNs}
+	}
 	return &Deps{
-		Store:  store.New(db, cfg.Table),
-		DB:     db,
-		Sealer: secrets.Sealer{Keys: keys},
-		Probe:  probe.Probes{QingCloud: &qingcloud.Client{HTTP: policy.HTTPClient(15 * time.Second)}, Policy: policy},
-		Policy: policy,
+		Workflow: starter,
+		Store:    store.New(db, cfg.Table),
+		DB:       db,
+		Sealer:   secrets.Sealer{Keys: keys},
+		Probe:    probe.Probes{QingCloud: &qingcloud.Client{HTTP: policy.HTTPClient(15 * time.Second)}, Policy: policy},
+		Policy:   policy,
 	}, nil
 }
 
@@ -121,4 +137,15 @@ func Start(function string, actions Actions) {
 		os.Exit(1)
 	}
 	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+}
+
+// StartTask runs a state machine task function under Lambda.
+func StartTask(task func(*Deps) workflow.Task) {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
+	d, err := Load(context.Background(), ConfigFromEnv())
+	if err != nil {
+		slog.Error("start", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(task(d).Lambda)
 }

@@ -24,7 +24,8 @@ const Mask = "******"
 
 // ParseContent validates a credential's content dict. Accepted shapes:
 // qingcloud {access_key_id, secret_access_key}; kubernetes {kubeconfig} or
-// {server, token, certificate_authority_data}.
+// {server, token, certificate_authority_data}; a docker registry {server,
+// username, password}.
 func ParseContent(raw map[string]string) (*Content, error) {
 	if len(raw) == 0 {
 		return nil, api.Invalid("content", "is required: {access_key_id, secret_access_key} for qingcloud, {kubeconfig} or {server, token, certificate_authority_data} for kubernetes")
@@ -46,6 +47,9 @@ func ParseContent(raw map[string]string) (*Content, error) {
 			return nil, err
 		}
 		return &Content{Kubernetes, map[string]string{"server": server}, []string{"kubeconfig"}, raw}, nil
+	case hasExactly(raw, "server", "username", "password"):
+		// A docker registry, for environments' image pulls (registry_id).
+		return &Content{Registry, map[string]string{"server": raw["server"], "username": raw["username"]}, []string{"password"}, raw}, nil
 	case hasExactly(raw, "server", "token", "certificate_authority_data"):
 		if _, err := ParseCAData(raw["certificate_authority_data"]); err != nil {
 			return nil, api.Invalid("content.certificate_authority_data", "%v", err)
@@ -58,7 +62,7 @@ func ParseContent(raw map[string]string) (*Content, error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	return nil, api.Invalid("content", "has fields %v: expected {access_key_id, secret_access_key}, {kubeconfig} or {server, token, certificate_authority_data}", keys)
+	return nil, api.Invalid("content", "has fields %v: expected {access_key_id, secret_access_key}, {kubeconfig}, {server, token, certificate_authority_data} or {server, username, password}", keys)
 }
 
 func hasExactly(m map[string]string, keys ...string) bool {

@@ -16,6 +16,7 @@ import (
 const (
 	Kubernetes = "kubernetes"
 	QingCloud  = "qingcloud"
+	Registry   = "registry" // a credential's kind only: docker registries are not runtime envs
 
 	StatusActive  = "active"
 	StatusDeleted = "deleted"
@@ -97,7 +98,8 @@ type Project struct {
 	Name            string `dynamodbav:"name"`
 	Description     string `dynamodbav:"description"`
 	GlobalVariables []Var  `dynamodbav:"global_variables"`
-	Services        int    `dynamodbav:"services"` // active service templates; a project holding any cannot be deleted
+	Services        int    `dynamodbav:"services"`     // active service templates; a project holding any cannot be deleted
+	Environments    int    `dynamodbav:"environments"` // environments not yet deleted; likewise
 }
 
 // ServiceTemplate is one service of a project: YAML written as a Go text/template.

@@ -23,6 +23,7 @@ type EnvService struct {
 	Template string
 	Vars     []Var
 	Settings []Setting
+	Images   map[string]string // container name -> image, set after rendering
 }
 
 // EnvConfig is one env configuration: its type and YAML.
@@ -80,6 +81,7 @@ func Environment(e Env) (*Output, error) {
 		}
 		for _, o := range objs {
 			clean(o)
+			setImages(o, s.Images)
 			if e.Registry != nil {
 				addPullSecret(o)
 			}
@@ -119,6 +121,24 @@ func clean(o *unstructured.Unstructured) {
 		unstructured.RemoveNestedField(o.Object, "metadata", f)
 	}
 	unstructured.RemoveNestedField(o.Object, "status")
+}
+
+// setImages points the named containers of a workload at the env's images.
+func setImages(o *unstructured.Unstructured, images map[string]string) {
+	p, ok := cluster.PodTemplatePath(o.GetKind())
+	if !ok || len(images) == 0 {
+		return
+	}
+	p = append(p, "spec", "containers")
+	containers, _, _ := unstructured.NestedSlice(o.Object, p...)
+	for _, c := range containers {
+		if m, ok := c.(map[string]any); ok {
+			if img, ok := images[fmt.Sprint(m["name"])]; ok && img != "" {
+				m["image"] = img
+			}
+		}
+	}
+	_ = unstructured.SetNestedSlice(o.Object, containers, p...)
 }
 
 func addPullSecret(o *unstructured.Unstructured) {

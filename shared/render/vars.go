@@ -86,11 +86,7 @@ func typed(v Var, raw string) (any, error) {
 }
 
 // Setting is one environment-level value for a service variable.
-type Setting struct {
-	Key       string `json:"key"`
-	Value     string `json:"value"`
-	UseGlobal bool   `json:"use_global_variable"`
-}
+type Setting = model.Setting
 
 // Resolve gives every variable its value: the template default, overridden
 // by the env service's setting, overridden by the env's global variable of

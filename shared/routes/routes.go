@@ -26,6 +26,8 @@ const (
 
 	projectPath  = "/openapi/projects/project"
 	templatePath = "/openapi/service/template"
+	envPathT     = "/openapi/environments"
+	envPathP     = "/openapi/environments/production"
 )
 
 // Table lists every route of every function.
@@ -58,6 +60,18 @@ var Table = []Route{
 	{"service", "GET", templatePath + "/{serviceName}", "GetServiceTemplate"},
 	{"service", "PUT", templatePath + "/{serviceName}", "UpdateServiceTemplate"},
 	{"service", "DELETE", templatePath + "/{serviceName}", "DeleteServiceTemplate"},
+
+	{"environment", "GET", envPathT, "ListEnvironments"},
+	{"environment", "POST", envPathT, "CreateEnvironment"},
+	{"environment", "GET", envPathT + "/{envKey}", "GetEnvironment"},
+	{"environment", "PUT", envPathT + "/{envKey}", "UpdateEnvironment"},
+	{"environment", "DELETE", envPathT + "/{envKey}", "DeleteEnvironment"},
+	{"environment", "GET", envPathP, "ListProductionEnvironments"},
+	{"environment", "POST", envPathP, "CreateProductionEnvironment"},
+	{"environment", "GET", envPathP + "/{envKey}", "GetProductionEnvironment"},
+	{"environment", "PUT", envPathP + "/{envKey}", "UpdateProductionEnvironment"},
+	{"environment", "DELETE", envPathP + "/{envKey}", "DeleteProductionEnvironment"},
+	{"environment", "GET", "/openapi/operations/{operation_id}", "GetOperation"},
 }
 
 // For returns the routes of one function.
@@ -74,8 +88,14 @@ func For(function string) []Route {
 // LogicalIDs names each function's resource in template.yaml, which is also
 // its Makefile build target (build-<LogicalID>).
 var LogicalIDs = map[string]string{
-	"runtimeenv": "RuntimeEnvFunction",
-	"credential": "CredentialFunction",
-	"label":      "LabelFunction",
-	"service":    "ServiceFunction",
+	"runtimeenv":  "RuntimeEnvFunction",
+	"credential":  "CredentialFunction",
+	"label":       "LabelFunction",
+	"service":     "ServiceFunction",
+	"environment": "EnvironmentFunction",
+}
+
+// TaskFunctions are functions without routes: state machine tasks.
+var TaskFunctions = map[string]string{
+	"envflow": "EnvflowFunction",
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -57,12 +58,19 @@ func New(t testing.TB) *Env {
 	_, _ = rand.Read(b)
 	table := "test-" + hex.EncodeToString(b)
 	ctx := context.Background()
+	// State machines run on the local engine; their tasks call this test's
+	// Lambda Invoke API, started once the deps exist.
+	wf := local.Workflow("")
 	d, err := deps.Load(ctx, deps.Config{
 		Table: table, DynamoEndpoint: endpoint, KeyFile: filepath.Join(t.TempDir(), "key"), AllowLoopback: true,
+		Workflow: wf,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	invoke := httptest.NewServer(local.Invoke(local.TaskHandlers(d)))
+	t.Cleanup(invoke.Close)
+	wf.LambdaEndpoint = invoke.URL
 	if err := local.EnsureTable(ctx, d.DB, table); err != nil {
 		t.Fatal(err)
 	}
@@ -77,15 +85,17 @@ func New(t testing.TB) *Env {
 // Response is a function's answer.
 type Response struct {
 	Status int
-	Body   map[string]any
+	Body   map[string]any // a JSON object body
+	List   []any          // a JSON array body
 	Raw    string
 }
 
 // Req describes a call: path parameters, query and body (marshalled unless a string).
 type Req struct {
-	Path  map[string]string
-	Query url.Values
-	Body  any
+	Path    map[string]string
+	Query   url.Values
+	Body    any
+	Headers map[string]string
 }
 
 // Call invokes action's function with the sample event of that route, as
@@ -105,8 +115,17 @@ func (e *Env) call(t testing.TB, u User, action string, req Req) Response {
 		t.Fatalf("%s: %v", action, err)
 	}
 	out := Response{Status: resp.StatusCode, Raw: resp.Body}
-	if err := json.Unmarshal([]byte(resp.Body), &out.Body); err != nil {
+	var body any
+	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
 		t.Fatalf("%s: response is not JSON: %q", action, resp.Body)
+	}
+	switch b := body.(type) {
+	case map[string]any:
+		out.Body = b
+	case []any:
+		out.List, out.Body = b, map[string]any{}
+	default:
+		t.Fatalf("%s: response is neither a JSON object nor an array: %q", action, resp.Body)
 	}
 	return out
 }
@@ -170,6 +189,9 @@ func FillEvent(ev *events.APIGatewayV2HTTPRequest, rt routes.Route, u User, req 
 		ev.Body = string(data)
 	}
 	ev.IsBase64Encoded = false
+	for k, v := range req.Headers {
+		ev.Headers[strings.ToLower(k)] = v
+	}
 	ev.RequestContext.Authorizer = nil
 	if u.Sub != "" {
 		claims := map[string]string{"sub": u.Sub, "iss": local.Issuer, "aud": local.Audience}

@@ -79,8 +79,15 @@ func serve(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// Listen first: the state machines' tasks call back into this server.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	url := "http://" + ln.Addr().String()
 	d, err := deps.Load(ctx, deps.Config{
 		Table: *table, DynamoEndpoint: *ddb, KeyFile: filepath.Join(*state, "credential.key"), AllowLoopback: true,
+		Workflow: local.Workflow(url),
 	})
 	if err != nil {
 		return err
@@ -97,11 +104,7 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := local.NewServer(a, fns, nil)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", *addr)
+	srv, err := local.NewServer(a, fns, local.TaskHandlers(d))
 	if err != nil {
 		return err
 	}
@@ -109,7 +112,6 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	url := "http://" + ln.Addr().String()
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	if *k8s != "" {

@@ -1,0 +1,118 @@
+package environment
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/model"
+)
+
+// UpdateRequest is the edit body.
+type UpdateRequest struct {
+	RegistryID *string `json:"registry_id"`
+	Name       *string `json:"env_name"` // production only
+}
+
+func (h *Handler) update(k kind) api.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		caller, err := auth.FromRequest(r)
+		if err != nil {
+			return err
+		}
+		q, err := api.ParseQuery(r, "projectKey")
+		if err != nil {
+			return err
+		}
+		var req UpdateRequest
+		if err := api.DecodeBody(r, &req); err != nil {
+			return err
+		}
+		if req.Name != nil {
+			if k.envType != model.EnvProduction {
+				return api.Invalid("env_name", "is only for production environments")
+			}
+			if err := model.CheckName("env_name", *req.Name, true); err != nil {
+				return err
+			}
+		}
+		if req.RegistryID != nil && *req.RegistryID != "" {
+			if err := h.checkRegistry(r, caller, *req.RegistryID); err != nil {
+				return err
+			}
+		}
+		p, e, err := h.environment(r, k, caller, q)
+		if err != nil {
+			return err
+		}
+		_, err = h.Store.UpdateEnvironment(r.Context(), e.ID, "", func(e *model.Environment, _ *model.Operation) error {
+			if err := caller.Writable("project", &p.Record); err != nil {
+				return err
+			}
+			if e.OperationID != "" {
+				return api.Conflict("environment %s is busy with operation %s", e.Key, e.OperationID)
+			}
+			if req.RegistryID != nil {
+				e.RegistryID = *req.RegistryID
+			}
+			if req.Name != nil {
+				e.Name = *req.Name
+			}
+			e.UpdateBy = caller.Subject
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		api.WriteSuccess(w)
+		return nil
+	}
+}
+
+func (h *Handler) delete(k kind) api.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		caller, err := auth.FromRequest(r)
+		if err != nil {
+			return err
+		}
+		known := []string{"projectKey"}
+		if k.envType == model.EnvTest {
+			known = append(known, "isDelete")
+		}
+		q, err := api.ParseQuery(r, known...)
+		if err != nil {
+			return err
+		}
+		isDelete := false
+		if k.envType == model.EnvTest {
+			raw, err := q.String("isDelete")
+			if err != nil {
+				return err
+			}
+			if isDelete, err = strconv.ParseBool(raw); err != nil {
+				return api.Invalid("isDelete", "must be true or false")
+			}
+		}
+		p, e, err := h.environment(r, k, caller, q)
+		if err != nil {
+			return err
+		}
+		if err := caller.Writable("project", &p.Record); err != nil {
+			return err
+		}
+		op := &model.Operation{Record: model.Record{ID: model.NewID(model.KindOperation)}, Kind: "delete", EnvironmentID: e.ID,
+			State: model.OpRunning, Input: strconv.FormatBool(isDelete)}
+		if err := h.Store.StartOperation(r.Context(), e.ID, op, func(e *model.Environment) error {
+			e.State, e.UpdateBy = model.EnvDeleting, caller.Subject
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := h.start(r.Context(), DeleteMachine, e, op, isDelete); err != nil {
+			return err
+		}
+		api.WriteJSON(w, started{"success", op.ID})
+		return nil
+	}
+}

@@ -1,0 +1,184 @@
+package environment
+
+import (
+	"net/http"
+
+	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/store"
+)
+
+// CreateRequest is the create body (test and production).
+type CreateRequest struct {
+	Key        string            `json:"env_key"`
+	Name       string            `json:"env_name"` // production only
+	ClusterID  string            `json:"cluster_id"`
+	Namespace  string            `json:"namespace"`
+	RegistryID string            `json:"registry_id"`
+	Configs    []model.EnvConfig `json:"env_configs"`
+	Globals    []model.KV        `json:"global_variables"`
+	Services   []ServiceRequest  `json:"services"`
+	IsPublic   *bool             `json:"is_public"` // in the spec's example; environments take their project's visibility
+}
+
+// ServiceRequest is one service of a create body.
+type ServiceRequest struct {
+	Name       string            `json:"service_name"`
+	Type       string            `json:"type"`
+	Containers []model.Container `json:"containers"`
+	Variables  []model.Setting   `json:"variable_kvs"`
+}
+
+func (h *Handler) create(k kind) api.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		caller, err := auth.FromRequest(r)
+		if err != nil {
+			return err
+		}
+		q, err := api.ParseQuery(r, "projectKey")
+		if err != nil {
+			return err
+		}
+		var req CreateRequest
+		if err := api.DecodeBody(r, &req); err != nil {
+			return err
+		}
+		p, err := h.project(r.Context(), caller, q)
+		if err != nil {
+			return err
+		}
+		if err := caller.Writable("project", &p.Record); err != nil {
+			return err
+		}
+		e, err := h.newEnvironment(r, k, caller, p, &req)
+		if err != nil {
+			return err
+		}
+		// Everything renders, or nothing is created: errors name what is wrong.
+		if _, err := h.Ctl.Render(r.Context(), e); err != nil {
+			return err
+		}
+		op := &model.Operation{Record: model.Record{ID: model.NewID(model.KindOperation)}, Kind: "create", EnvironmentID: e.ID, State: model.OpRunning}
+		e.OperationID = op.ID
+		idem := r.Header.Get("Idempotency-Key")
+		if len(idem) > 128 {
+			return api.Invalid("Idempotency-Key", "must be at most 128 characters")
+		}
+		err = h.Store.CreateEnvironment(r.Context(), e, op, idem, func(p *model.Project) error {
+			if p.Status != model.StatusActive {
+				return api.NotFound("project", p.Key)
+			}
+			return caller.Writable("project", &p.Record)
+		})
+		if store.IsIdempotentReplay(err) {
+			first, err := h.Store.OperationByIdempotencyKey(r.Context(), p.ID, idem)
+			if err != nil {
+				return err
+			}
+			api.WriteJSON(w, started{"success", first.ID})
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := h.start(r.Context(), CreateMachine, e, op, false); err != nil {
+			return err
+		}
+		api.WriteJSON(w, started{"success", op.ID})
+		return nil
+	}
+}
+
+// newEnvironment validates a create request into a new environment record.
+func (h *Handler) newEnvironment(r *http.Request, k kind, caller auth.Identity, p *model.Project, req *CreateRequest) (*model.Environment, error) {
+	if err := checkEnvKey("env_key", req.Key); err != nil {
+		return nil, err
+	}
+	if k.envType == model.EnvTest && req.Name != "" {
+		return nil, api.Invalid("env_name", "is only for production environments")
+	}
+	if err := model.CheckName("env_name", req.Name, false); err != nil {
+		return nil, err
+	}
+	if req.Namespace == "" {
+		req.Namespace = p.Key + "-env-" + req.Key
+	}
+	if err := model.CheckKey("namespace", req.Namespace, 63); err != nil {
+		return nil, err
+	}
+	if err := h.checkCluster(r, caller, req.ClusterID); err != nil {
+		return nil, err
+	}
+	if req.RegistryID != "" {
+		if err := h.checkRegistry(r, caller, req.RegistryID); err != nil {
+			return nil, err
+		}
+	}
+	seen := map[string]bool{}
+	services := make([]model.EnvService, len(req.Services))
+	for i, s := range req.Services {
+		if err := model.CheckKey("services.service_name", s.Name, 63); err != nil {
+			return nil, err
+		}
+		if seen[s.Name] {
+			return nil, api.Invalid("services", "service %q is listed twice", s.Name)
+		}
+		seen[s.Name] = true
+		if s.Type != "" && s.Type != "k8s" {
+			return nil, api.Invalid("services.type", "must be k8s")
+		}
+		services[i] = model.EnvService{Name: s.Name, Containers: s.Containers, Variables: s.Variables}
+	}
+	keys := map[string]bool{}
+	for _, g := range req.Globals {
+		if g.Key == "" || keys[g.Key] {
+			return nil, api.Invalid("global_variables", "keys must be present and unique")
+		}
+		keys[g.Key] = true
+	}
+	name := req.Name
+	if name == "" {
+		name = req.Key
+	}
+	return &model.Environment{
+		Record:    model.Record{ID: model.NewID(model.KindEnvironment), Owner: caller.Subject},
+		ProjectID: p.ID, ProjectKey: p.Key, Key: req.Key, Name: name, Type: k.envType,
+		ClusterID: req.ClusterID, Namespace: req.Namespace, RegistryID: req.RegistryID,
+		Globals: req.Globals, Services: services, Configs: req.Configs,
+		State: model.EnvCreating, UpdateBy: caller.Subject,
+	}, nil
+}
+
+// checkCluster: a kubernetes runtime env the caller may read, with a credential attached.
+func (h *Handler) checkCluster(r *http.Request, caller auth.Identity, id string) error {
+	if err := api.CheckID("cluster_id", id, model.IDPrefix(model.KindEnv)); err != nil {
+		return err
+	}
+	env, err := h.Store.GetEnv(r.Context(), id)
+	if err != nil || !caller.CanRead(env.Owner, env.Visibility) || env.Status != model.StatusActive {
+		return api.Invalid("cluster_id", "runtime env %s does not exist", id)
+	}
+	if env.Runtime != model.Kubernetes {
+		return api.Invalid("cluster_id", "runtime env %s runs %s, not kubernetes", id, env.Runtime)
+	}
+	if env.CredentialID == "" {
+		return api.Invalid("cluster_id", "runtime env %s has no credential attached", id)
+	}
+	return nil
+}
+
+// checkRegistry: a docker registry credential of the caller's.
+func (h *Handler) checkRegistry(r *http.Request, caller auth.Identity, id string) error {
+	if err := api.CheckID("registry_id", id, model.IDPrefix(model.KindCredential)); err != nil {
+		return err
+	}
+	c, err := h.Store.GetCredential(r.Context(), id)
+	if err != nil || !caller.CanWrite(c.Owner) || c.Status != model.StatusActive {
+		return api.Invalid("registry_id", "credential %s does not exist", id)
+	}
+	if c.Runtime != model.Registry {
+		return api.Invalid("registry_id", "credential %s is not a docker registry credential", id)
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+package environment_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	lt "github.com/envhub/envhub/infra/local/localtest"
+	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/netguard"
+)
+
+const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $Service$}
+spec:
+  replicas: {{ .replicas }}
+  selector: {matchLabels: {app: $Service$}}
+  template:
+    metadata: {labels: {app: $Service$}}
+    spec: {containers: [{name: main, image: "nginx:1.27"}]}
+`
+
+var vars = []map[string]any{{"key": "replicas", "value": "1", "type": "string"}}
+
+type fixture struct {
+	e         *lt.Env
+	c         *cluster.Cluster
+	clusterID string
+}
+
+// setup registers the local control plane as a runtime env and a project
+// "shop" (alice's) with three services.
+func setup(t *testing.T) fixture {
+	e := lt.New(t)
+	lc := lt.LocalCluster(t)
+	c, err := cluster.New(lc.Server, lc.Content(), netguard.Policy{AllowLoopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.Call(lt.Admin, "CreateRuntimeEnv", lt.Req{Body: map[string]any{"runtime": "kubernetes", "name": "local", "endpoint": lc.Server, "zone": "default", "visibility": "public"}})
+	lt.OK(t, r)
+	envID := r.Body["runtime_env_id"].(string)
+	r = e.Call(lt.Admin, "CreateRuntimeEnvCredential", lt.Req{Body: map[string]any{"content": lc.Content()}})
+	lt.OK(t, r)
+	lt.OK(t, e.Call(lt.Admin, "AttachCredentialToRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": envID, "runtime_env_credential_id": r.Body["runtime_env_credential_id"].(string)}}))
+	success(t, e.Call(lt.Alice, "CreateProject", lt.Req{Body: map[string]any{"project_key": "shop", "visibility": "public"}}))
+	for _, s := range []string{"web", "api", "worker"} {
+		success(t, e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": s, "yaml": deployment, "variables": vars}}))
+	}
+	return fixture{e, c, envID}
+}
+
+func pk() url.Values { return url.Values{"projectKey": {"shop"}} }
+
+func success(t testing.TB, r lt.Response) {
+	t.Helper()
+	if r.Status != 200 || r.Body["message"] != "success" {
+		t.Fatalf("want success, got %d %s", r.Status, r.Raw)
+	}
+}
+
+func (f fixture) body(key string, services ...string) map[string]any {
+	var ss []map[string]any
+	for _, s := range services {
+		ss = append(ss, map[string]any{"service_name": s, "type": "k8s", "containers": []map[string]any{{"name": "main", "image": "nginx:1.28", "image_name": "nginx"}},
+			"variable_kvs": []map[string]any{{"key": "replicas", "use_global_variable": true}}})
+	}
+	return map[string]any{"env_key": key, "cluster_id": f.clusterID, "services": ss,
+		"global_variables": []map[string]any{{"key": "replicas", "value": "2"}},
+		"env_configs":      []map[string]any{{"common_env_cfg_type": "ConfigMap", "yaml_data": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, uid: x}\ndata: {a: b}\n"}}}
+}
+
+// wait polls an operation until it ends.
+func (f fixture) wait(t *testing.T, op string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		r := f.e.Call(lt.Alice, "GetOperation", lt.Req{Path: map[string]string{"operation_id": op}})
+		if r.Status != 200 {
+			t.Fatalf("operation: %s", r.Raw)
+		}
+		if r.Body["status"] != "running" {
+			return r.Body
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("operation %s still running", op)
+	return nil
+}
+
+func (f fixture) create(t *testing.T, body map[string]any) string {
+	t.Helper()
+	r := f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: body})
+	success(t, r)
+	return r.Body["operation_id"].(string)
+}
+
+func TestCreateAndDelete(t *testing.T) {
+	f := setup(t)
+	op := f.create(t, f.body("dev", "web", "api", "worker"))
+	// A second operation on a busy environment is refused, naming the running one.
+	r := f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"true"}}, Path: map[string]string{"envKey": "dev"}})
+	if r.Status != 409 || !strings.Contains(r.Raw, op) {
+		t.Fatalf("delete while creating: %d %s", r.Status, r.Raw)
+	}
+	done := f.wait(t, op)
+	if done["status"] != "succeeded" || done["kind"] != "create" {
+		t.Fatalf("create ended %v", done)
+	}
+	for _, step := range []string{"begin", "namespace", "registry", "configs", "services", "succeed"} {
+		if !strings.Contains(fmt.Sprint(done["steps"]), step) {
+			t.Errorf("step %s missing from %v", step, done["steps"])
+		}
+	}
+	r = f.e.Call(lt.Bob, "GetEnvironment", lt.Req{Query: pk(), Path: map[string]string{"envKey": "dev"}})
+	if r.Status != 200 || r.Body["status"] != "success" || r.Body["namespace"] != "shop-env-dev" {
+		t.Fatalf("detail %s", r.Raw)
+	}
+	for _, s := range r.Body["services"].([]any) {
+		if st := s.(map[string]any)["status"]; st != "running" {
+			t.Errorf("service %v is %v", s.(map[string]any)["service_name"], st)
+		}
+	}
+	if rel := r.Body["global_variables"].([]any)[0].(map[string]any)["related_services"].([]any); len(rel) != 3 {
+		t.Errorf("related_services %v", rel)
+	}
+	ctx := context.Background()
+	pods, err := f.c.Typed.CoreV1().Pods("shop-env-dev").List(ctx, metav1.ListOptions{LabelSelector: "s-env=dev,s-product=shop"})
+	if err != nil || len(pods.Items) != 6 {
+		t.Fatalf("%d pods (want 3 services x 2 replicas from the global variable): %v", len(pods.Items), err)
+	}
+	for _, p := range pods.Items {
+		if p.Status.Phase != "Running" || p.Spec.Containers[0].Image != "nginx:1.28" {
+			t.Errorf("pod %s %s image %s", p.Name, p.Status.Phase, p.Spec.Containers[0].Image)
+		}
+	}
+	if cm, err := f.c.Typed.CoreV1().ConfigMaps("shop-env-dev").Get(ctx, "settings", metav1.GetOptions{}); err != nil || cm.Labels["s-env"] != "dev" {
+		t.Fatalf("env config: %v %v", cm, err)
+	}
+	if list := f.e.Call(lt.Alice, "ListEnvironments", lt.Req{Query: pk()}); !strings.Contains(list.Raw, `"env_key":"dev"`) {
+		t.Fatalf("list %s", list.Raw)
+	}
+
+	// Delete with isDelete=true removes the namespace.
+	r = f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"true"}}, Path: map[string]string{"envKey": "dev"}})
+	success(t, r)
+	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
+		t.Fatalf("delete ended %v", done)
+	}
+	if _, err := f.c.Namespace(ctx, "shop-env-dev"); !errors.Is(err, api.ErrNotFound) {
+		t.Fatalf("namespace after delete: %v", err)
+	}
+	if r := f.e.Call(lt.Alice, "GetEnvironment", lt.Req{Query: pk(), Path: map[string]string{"envKey": "dev"}}); r.Status != 404 {
+		t.Fatalf("deleted env still there: %s", r.Raw)
+	}
+}
+
+func TestDeleteKeepsNamespaceAndFailedCreate(t *testing.T) {
+	f := setup(t)
+	success(t, f.e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": "broken", "variables": vars,
+		// Renders fine; the apiserver rejects it (selector does not match the pod labels).
+		"yaml": strings.Replace(deployment, "template:\n    metadata: {labels: {app: $Service$}}", "template:\n    metadata: {labels: {app: other}}", 1)}}))
+	op := f.create(t, f.body("bad", "broken"))
+	done := f.wait(t, op)
+	if done["status"] != "failed" || !strings.Contains(fmt.Sprint(done["error"]), "selector") {
+		t.Fatalf("failed create ended %v", done)
+	}
+	r := f.e.Call(lt.Alice, "GetEnvironment", lt.Req{Query: pk(), Path: map[string]string{"envKey": "bad"}})
+	if r.Body["status"] != "failed" || !strings.Contains(fmt.Sprint(r.Body["reason"]), "selector") {
+		t.Fatalf("failed env %s", r.Raw)
+	}
+	// What was applied stays for inspection.
+	if _, err := f.c.Get(context.Background(), "v1", "ConfigMap", "shop-env-bad", "settings"); err != nil {
+		t.Fatalf("applied objects were removed: %v", err)
+	}
+	// Delete without isDelete keeps the namespace, without envhub's labels.
+	r = f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"false"}}, Path: map[string]string{"envKey": "bad"}})
+	success(t, r)
+	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
+		t.Fatalf("delete ended %v", done)
+	}
+	ns, err := f.c.Namespace(context.Background(), "shop-env-bad")
+	if err != nil || ns.Labels["app.kubernetes.io/managed-by"] != "" || ns.Labels["s-env"] != "" {
+		t.Fatalf("kept namespace: %v %v", ns, err)
+	}
+	if _, err := f.c.Get(context.Background(), "v1", "ConfigMap", "shop-env-bad", "settings"); !errors.Is(err, api.ErrNotFound) {
+		t.Fatalf("env config left behind: %v", err)
+	}
+	_ = f.c.DeleteNamespace(context.Background(), "shop-env-bad", false)
+}

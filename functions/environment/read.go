@@ -1,0 +1,183 @@
+package environment
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/render"
+)
+
+// ListItem is one environment of a list, as the spec shows it.
+type ListItem struct {
+	EnvName    string `json:"env_name"`
+	EnvKey     string `json:"env_key"`
+	ClusterID  string `json:"cluster_id"`
+	Namespace  string `json:"namespace"`
+	Production bool   `json:"production"`
+	RegistryID string `json:"registry_id"`
+	Status     string `json:"status"`
+	UpdateBy   string `json:"update_by"`
+	UpdateTime int64  `json:"update_time"`
+}
+
+func (h *Handler) list(k kind) api.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		caller, err := auth.FromRequest(r)
+		if err != nil {
+			return err
+		}
+		q, err := api.ParseQuery(r, append([]string{"projectKey"}, api.PageParams...)...)
+		if err != nil {
+			return err
+		}
+		page, err := api.ParsePage(q)
+		if err != nil {
+			return err
+		}
+		if page.Number == 1 && q.Strings("page_size") == nil {
+			page.Size = 100 // the spec lists environments without paging
+		}
+		p, err := h.project(r.Context(), caller, q)
+		if err != nil {
+			return err
+		}
+		envs, _, err := h.Store.ListEnvironments(r.Context(), p.ID, k.envType, page)
+		if err != nil {
+			return err
+		}
+		out := make([]ListItem, len(envs))
+		for i, e := range envs {
+			out[i] = ListItem{e.Key, e.Key, e.ClusterID, e.Namespace, e.Type == model.EnvProduction, e.RegistryID, e.State, e.UpdateBy, e.StatusTime.Unix()}
+			if e.Type == model.EnvProduction {
+				out[i].EnvName = e.Name
+			}
+		}
+		api.WriteJSON(w, out)
+		return nil
+	}
+}
+
+// Detail is an environment's detail with its live state.
+type Detail struct {
+	ProjectKey  string          `json:"project_key"`
+	EnvKey      string          `json:"env_key"`
+	EnvName     string          `json:"env_name"`
+	UpdateBy    string          `json:"update_by"`
+	UpdateTime  int64           `json:"update_time"`
+	ClusterID   string          `json:"cluster_id"`
+	Namespace   string          `json:"namespace"`
+	RegistryID  string          `json:"registry_id"`
+	Globals     []GlobalVar     `json:"global_variables"`
+	Services    []ServiceDetail `json:"services"`
+	Status      string          `json:"status"`
+	Reason      string          `json:"reason,omitempty"`
+	OperationID string          `json:"operation_id,omitempty"`
+}
+
+// GlobalVar is a global variable with the services using it.
+type GlobalVar struct {
+	Key             string   `json:"key"`
+	Value           string   `json:"value"`
+	RelatedServices []string `json:"related_services"`
+}
+
+// ServiceDetail is a service of an environment with its live status.
+type ServiceDetail struct {
+	Name       string            `json:"service_name"`
+	Containers []model.Container `json:"containers"`
+	Variables  []model.Setting   `json:"variable_kvs"`
+	Status     string            `json:"status"`
+	Type       string            `json:"type"`
+}
+
+func (h *Handler) get(k kind) api.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		caller, err := auth.FromRequest(r)
+		if err != nil {
+			return err
+		}
+		q, err := api.ParseQuery(r, "projectKey")
+		if err != nil {
+			return err
+		}
+		_, e, err := h.environment(r, k, caller, q)
+		if err != nil {
+			return err
+		}
+		d := Detail{ProjectKey: e.ProjectKey, EnvKey: e.Key, EnvName: e.Name, UpdateBy: e.UpdateBy, UpdateTime: e.StatusTime.Unix(),
+			ClusterID: e.ClusterID, Namespace: e.Namespace, RegistryID: e.RegistryID, Status: e.State, Reason: e.Reason, OperationID: e.OperationID}
+		for _, g := range e.Globals {
+			gv := GlobalVar{Key: g.Key, Value: g.Value, RelatedServices: []string{}}
+			for _, s := range e.Services {
+				if slices.ContainsFunc(s.Variables, func(v model.Setting) bool { return v.Key == g.Key && v.UseGlobal }) {
+					gv.RelatedServices = append(gv.RelatedServices, s.Name)
+				}
+			}
+			d.Globals = append(d.Globals, gv)
+		}
+		live := h.liveServices(r, e)
+		unstable := false
+		for _, s := range e.Services {
+			st := live[s.Name]
+			unstable = unstable || (st != "running" && st != "")
+			if st == "" {
+				st = "unknown"
+			}
+			d.Services = append(d.Services, ServiceDetail{s.Name, s.Containers, s.Variables, st, "k8s"})
+		}
+		if d.Status == model.EnvSuccess && unstable {
+			d.Status = "unstable"
+		}
+		api.WriteJSON(w, d)
+		return nil
+	}
+}
+
+// liveServices reads each service's status from the cluster: running when
+// all its workloads are ready, unstable when some are not, pending while pods
+// are pending, failed when a pod failed, unstart when it has no workload.
+// An unreachable cluster leaves them unknown.
+func (h *Handler) liveServices(r *http.Request, e *model.Environment) map[string]string {
+	out := map[string]string{}
+	c, err := h.Ctl.Cluster(r.Context(), e.ClusterID)
+	if err != nil {
+		return out
+	}
+	ws, err := c.Workloads(r.Context(), e.Namespace, render.LabelEnv+"="+e.Key+","+render.LabelManagedBy+"="+render.ManagedBy)
+	if err != nil {
+		return out
+	}
+	for _, s := range e.Services {
+		out[s.Name] = serviceStatus(s.Name, ws)
+	}
+	return out
+}
+
+func serviceStatus(name string, ws []cluster.Workload) string {
+	status, found := "running", false
+	for _, w := range ws {
+		if w.Labels[render.LabelService] != name {
+			continue
+		}
+		found = true
+		for _, p := range w.Pods {
+			switch p.Status.Phase {
+			case "Failed":
+				return "failed"
+			case "Pending":
+				status = "pending"
+			}
+		}
+		if !w.IsReady() && status == "running" {
+			status = "unstable"
+		}
+	}
+	if !found {
+		return "unstart"
+	}
+	return status
+}

@@ -1,0 +1,117 @@
+package environment_test
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	lt "github.com/envhub/envhub/infra/local/localtest"
+)
+
+func failed(t *testing.T, r lt.Response, status int, says string) {
+	t.Helper()
+	if r.Status != status || r.Body["code"] != float64(status) {
+		t.Fatalf("got %d %s, want %d", r.Status, r.Raw, status)
+	}
+	if msg, _ := r.Body["message"].(string); !strings.Contains(msg, says) {
+		t.Fatalf("message %q does not name %q", msg, says)
+	}
+}
+
+func TestCreateRules(t *testing.T) {
+	f := setup(t)
+	with := func(k string, v any) map[string]any {
+		b := f.body("qa", "web")
+		b[k] = v
+		return b
+	}
+	cases := map[string]struct {
+		user   lt.User
+		query  url.Values
+		body   any
+		status int
+		says   string
+	}{
+		"no env_key":       {lt.Alice, pk(), with("env_key", ""), 400, "env_key"},
+		"reserved env_key": {lt.Alice, pk(), with("env_key", "production"), 400, "reserved"},
+		"bad env_key":      {lt.Alice, pk(), with("env_key", "QA"), 400, "env_key"},
+		"no cluster":       {lt.Alice, pk(), with("cluster_id", ""), 400, "cluster_id"},
+		"unknown cluster":  {lt.Alice, pk(), with("cluster_id", "re-missing"), 400, "cluster_id"},
+		"bad namespace":    {lt.Alice, pk(), with("namespace", "Bad_NS"), 400, "namespace"},
+		"unknown service":  {lt.Alice, pk(), f.body("qa", "nope"), 400, "nope"},
+		"service twice":    {lt.Alice, pk(), f.body("qa", "web", "web"), 400, "twice"},
+		"bad config type":  {lt.Alice, pk(), with("env_configs", []map[string]any{{"common_env_cfg_type": "Route", "yaml_data": "a: b"}}), 400, "common_env_cfg_type"},
+		"config kind":      {lt.Alice, pk(), with("env_configs", []map[string]any{{"common_env_cfg_type": "Secret", "yaml_data": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}"}}), 400, "Secret"},
+		"missing global":   {lt.Alice, pk(), with("global_variables", nil), 400, "replicas"},
+		"bad registry":     {lt.Alice, pk(), with("registry_id", "rec-missing"), 400, "registry_id"},
+		"env_name on test": {lt.Alice, pk(), with("env_name", "x"), 400, "env_name"},
+		"unknown field":    {lt.Alice, pk(), with("colour", "red"), 400, "colour"},
+		"no project":       {lt.Alice, url.Values{"projectKey": {"nope"}}, f.body("qa", "web"), 404, "nope"},
+		"not the owner":    {lt.Bob, pk(), f.body("qa", "web"), 403, "project"},
+		"anonymous":        {lt.Anonymous, pk(), f.body("qa", "web"), 401, "unauthenticated"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			failed(t, f.e.Call(c.user, "CreateEnvironment", lt.Req{Query: c.query, Body: c.body}), c.status, c.says)
+		})
+	}
+	if r := f.e.Call(lt.Alice, "ListEnvironments", lt.Req{Query: pk()}); len(r.List) != 0 {
+		t.Fatalf("bad input created environments: %s", r.Raw)
+	}
+	// A registry credential must be a docker registry's.
+	r := f.e.Call(lt.Alice, "CreateRuntimeEnvCredential", lt.Req{Body: map[string]any{"content": map[string]any{"access_key_id": "a", "secret_access_key": "s"}}})
+	failed(t, f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: with("registry_id", r.Body["runtime_env_credential_id"])}), 400, "docker registry")
+}
+
+// A create retried with the same Idempotency-Key returns the first
+// operation; production environments are their own list.
+func TestIdempotencyAndProduction(t *testing.T) {
+	f := setup(t)
+	reg := f.e.Call(lt.Alice, "CreateRuntimeEnvCredential", lt.Req{Body: map[string]any{"content": map[string]any{"server": "registry.example.com", "username": "u", "password": "p"}}})
+	lt.OK(t, reg)
+	body := f.body("prod", "web")
+	body["env_name"] = "Production"
+	body["registry_id"] = reg.Body["runtime_env_credential_id"]
+	call := func() lt.Response {
+		return f.e.Call(lt.Alice, "CreateProductionEnvironment", lt.Req{Query: pk(), Body: body, Headers: map[string]string{"Idempotency-Key": "k-1"}})
+	}
+	first, again := call(), call()
+	success(t, first)
+	success(t, again)
+	if first.Body["operation_id"] != again.Body["operation_id"] {
+		t.Fatalf("retried create started another operation: %s vs %s", first.Raw, again.Raw)
+	}
+	if done := f.wait(t, first.Body["operation_id"].(string)); done["status"] != "succeeded" {
+		t.Fatalf("production create ended %v", done)
+	}
+	if r := f.e.Call(lt.Alice, "ListEnvironments", lt.Req{Query: pk()}); len(r.List) != 0 {
+		t.Fatalf("production env in the test list: %s", r.Raw)
+	}
+	r := f.e.Call(lt.Alice, "ListProductionEnvironments", lt.Req{Query: pk()})
+	if len(r.List) != 1 || r.List[0].(map[string]any)["env_name"] != "Production" || r.List[0].(map[string]any)["production"] != true {
+		t.Fatalf("production list %s", r.Raw)
+	}
+	prod := map[string]string{"envKey": "prod"}
+	failed(t, f.e.Call(lt.Alice, "GetEnvironment", lt.Req{Query: pk(), Path: prod}), 404, "prod")
+	success(t, f.e.Call(lt.Alice, "UpdateProductionEnvironment", lt.Req{Query: pk(), Path: prod, Body: map[string]any{"env_name": "Prod EU"}}))
+	failed(t, f.e.Call(lt.Bob, "UpdateProductionEnvironment", lt.Req{Query: pk(), Path: prod, Body: map[string]any{"env_name": "x"}}), 403, "project")
+	failed(t, f.e.Call(lt.Alice, "UpdateEnvironment", lt.Req{Query: pk(), Path: prod, Body: map[string]any{"env_name": "x"}}), 400, "env_name")
+	d := f.e.Call(lt.Bob, "GetProductionEnvironment", lt.Req{Query: pk(), Path: prod})
+	if d.Body["env_name"] != "Prod EU" || d.Body["status"] != "success" {
+		t.Fatalf("production detail %s", d.Raw)
+	}
+	// The registry's pull secret exists and the pods reference it.
+	if _, err := f.c.Get(t.Context(), "v1", "Secret", "shop-env-prod", "default-registry-secret"); err != nil {
+		t.Fatalf("registry secret: %v", err)
+	}
+	failed(t, f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"maybe"}}, Path: map[string]string{"envKey": "prod"}}), 400, "isDelete")
+	r = f.e.Call(lt.Alice, "DeleteProductionEnvironment", lt.Req{Query: pk(), Path: prod})
+	success(t, r)
+	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
+		t.Fatalf("production delete ended %v", done)
+	}
+	failed(t, f.e.Call(lt.Bob, "GetOperation", lt.Req{Path: map[string]string{"operation_id": "op-missing"}}), 404, "op-missing")
+	failed(t, f.e.Call(lt.Alice, "GetOperation", lt.Req{Path: map[string]string{"operation_id": "bad"}}), 400, "operation_id")
+	// A project with environments cannot be deleted; without them it can.
+	_ = f.c.DeleteNamespace(t.Context(), "shop-env-prod", false)
+}

@@ -1,0 +1,94 @@
+// Package envctl assembles what operating an environment needs from the
+// store: its rendered objects (from the project's service templates) and a
+// connection to its cluster. The environment and envflow functions share it.
+package envctl
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/netguard"
+	"github.com/envhub/envhub/shared/render"
+)
+
+// Store is what envctl reads.
+type Store interface {
+	GetEnv(ctx context.Context, id string) (*model.RuntimeEnv, error)
+	GetCredential(ctx context.Context, id string) (*model.Credential, error)
+	TemplateByName(ctx context.Context, projectID, name string) (*model.ServiceTemplate, error)
+}
+
+// Deps are envctl's dependencies.
+type Deps struct {
+	Store  Store
+	Opener cluster.Opener
+	Policy netguard.Policy
+}
+
+// Render renders every config and service of e; any error is a 400 naming
+// what is wrong, before anything touches the cluster.
+func (d Deps) Render(ctx context.Context, e *model.Environment) (*render.Output, error) {
+	in := render.Env{
+		Scope:   render.Scope{Product: e.ProjectKey, EnvName: e.Key, Namespace: e.Namespace},
+		Globals: map[string]string{},
+	}
+	for _, g := range e.Globals {
+		in.Globals[g.Key] = g.Value
+	}
+	for _, c := range e.Configs {
+		in.Configs = append(in.Configs, render.EnvConfig{Type: c.Type, YAML: c.YAML})
+	}
+	for _, s := range e.Services {
+		t, err := d.Store.TemplateByName(ctx, e.ProjectID, s.Name)
+		if err != nil {
+			return nil, fmt.Errorf("%w: services: project %s has no service %q", api.ErrInvalid, e.ProjectKey, s.Name)
+		}
+		images := map[string]string{}
+		for _, c := range s.Containers {
+			images[c.Name] = c.Image
+		}
+		in.Services = append(in.Services, render.EnvService{Name: s.Name, Template: t.YAML, Vars: t.Variables, Settings: s.Variables, Images: images})
+	}
+	if e.RegistryID != "" {
+		reg, err := d.registry(ctx, e.RegistryID)
+		if err != nil {
+			return nil, err
+		}
+		in.Registry = reg
+	}
+	return render.Environment(in)
+}
+
+func (d Deps) registry(ctx context.Context, id string) (*render.Registry, error) {
+	c, err := d.Store.GetCredential(ctx, id)
+	if err != nil || c.Status != model.StatusActive {
+		return nil, api.Invalid("registry_id", "credential %s does not exist", id)
+	}
+	content, err := d.Opener.Open(ctx, c.ID, c.Sealed)
+	if err != nil {
+		return nil, fmt.Errorf("open registry credential: %w", err)
+	}
+	if content["username"] == "" || content["password"] == "" || content["server"] == "" {
+		return nil, api.Invalid("registry_id", "credential %s is not a docker registry credential {server, username, password}", id)
+	}
+	return &render.Registry{Server: content["server"], Username: content["username"], Password: content["password"]}, nil
+}
+
+// Cluster connects to the environment's kubernetes runtime env.
+func (d Deps) Cluster(ctx context.Context, clusterID string) (*cluster.Cluster, error) {
+	env, err := d.Store.GetEnv(ctx, clusterID)
+	if err != nil {
+		return nil, err
+	}
+	if env.CredentialID == "" {
+		return nil, api.Conflict("cluster_id: runtime env %s has no credential attached", clusterID)
+	}
+	cred, err := d.Store.GetCredential(ctx, env.CredentialID)
+	if err != nil {
+		return nil, err
+	}
+	return cluster.ForEnv(ctx, env, cred, d.Opener, d.Policy)
+}
