@@ -59,3 +59,8 @@ func FuzzGetOperation(f *testing.F) {
 		e.FuzzCall(t, who, "GetOperation", map[string]string{"operation_id": id}, query, "")
 	})
 }
+
+func FuzzGetEnvironmentVariables(f *testing.F) { fuzzEnv(f, "GetEnvironmentVariables", true, "") }
+func FuzzUpdateEnvironmentVariables(f *testing.F) {
+	fuzzEnv(f, "UpdateEnvironmentVariables", true, `{"global_variables":[{"key":"a","value":"b"}]}`)
+}

@@ -60,6 +60,8 @@ func (h *Handler) Actions() map[string]api.HandlerFunc {
 		"CreateEnvironment": h.create(test), "CreateProductionEnvironment": h.create(prod),
 		"UpdateEnvironment": h.update(test), "UpdateProductionEnvironment": h.update(prod),
 		"DeleteEnvironment": h.delete(test), "DeleteProductionEnvironment": h.delete(prod),
+		"GetEnvironmentVariables": h.getVariables(test), "GetProductionEnvironmentVariables": h.getVariables(prod),
+		"UpdateEnvironmentVariables": h.updateVariables(test), "UpdateProductionEnvironmentVariables": h.updateVariables(prod),
 		"GetOperation": h.getOperation,
 	}
 }

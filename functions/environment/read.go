@@ -2,7 +2,6 @@ package environment
 
 import (
 	"net/http"
-	"slices"
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
@@ -82,6 +81,9 @@ type Detail struct {
 type GlobalVar struct {
 	Key             string   `json:"key"`
 	Value           string   `json:"value"`
+	Type            string   `json:"type"`
+	Options         []string `json:"options"`
+	Desc            string   `json:"desc"`
 	RelatedServices []string `json:"related_services"`
 }
 
@@ -104,21 +106,13 @@ func (h *Handler) get(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		_, e, err := h.environment(r, k, caller, q)
+		p, e, err := h.environment(r, k, caller, q)
 		if err != nil {
 			return err
 		}
 		d := Detail{ProjectKey: e.ProjectKey, EnvKey: e.Key, EnvName: e.Name, UpdateBy: e.UpdateBy, UpdateTime: e.StatusTime.Unix(),
 			ClusterID: e.ClusterID, Namespace: e.Namespace, RegistryID: e.RegistryID, Status: e.State, Reason: e.Reason, OperationID: e.OperationID}
-		for _, g := range e.Globals {
-			gv := GlobalVar{Key: g.Key, Value: g.Value, RelatedServices: []string{}}
-			for _, s := range e.Services {
-				if slices.ContainsFunc(s.Variables, func(v model.Setting) bool { return v.Key == g.Key && v.UseGlobal }) {
-					gv.RelatedServices = append(gv.RelatedServices, s.Name)
-				}
-			}
-			d.Globals = append(d.Globals, gv)
-		}
+		d.Globals = globals(p, e)
 		live := h.liveServices(r, e)
 		unstable := false
 		for _, s := range e.Services {

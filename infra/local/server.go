@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -37,22 +38,75 @@ var _ Function = (*httpadapter.HandlerAdapterV2)(nil)
 type Server struct {
 	Auth      *Authorizer
 	Functions map[string]Function // by area name
-	mux       *http.ServeMux
+	invoke    http.Handler
+	routes    []localRoute
+}
+
+type localRoute struct {
+	route    routes.Route
+	segments []string
+	handler  http.Handler
 }
 
 // NewServer builds the routing; every route of the table must have its
 // function. tasks are served on the Lambda Invoke API for state machines.
 func NewServer(a *Authorizer, fns map[string]Function, tasks map[string]workflow.Task) (*Server, error) {
-	s := &Server{Auth: a, Functions: fns, mux: http.NewServeMux()}
-	s.mux.Handle(InvokePattern, Invoke(tasks))
+	s := &Server{Auth: a, Functions: fns, invoke: Invoke(tasks)}
 	for _, rt := range routes.Table {
 		fn, ok := fns[rt.Function]
 		if !ok {
 			return nil, fmt.Errorf("route %s: no function %q", rt.Pattern(), rt.Function)
 		}
-		s.mux.Handle(rt.Pattern(), s.route(rt, fn))
+		s.routes = append(s.routes, localRoute{rt, strings.Split(strings.TrimPrefix(rt.Path, "/"), "/"), s.route(rt, fn)})
 	}
 	return s, nil
+}
+
+// match finds a request's route as API Gateway does: the most specific one,
+// where, segment by segment from the left, a literal beats a {parameter}.
+// It sets the path values it captured.
+func (s *Server) match(r *http.Request) (*localRoute, bool) {
+	got := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+	var best *localRoute
+	for i := range s.routes {
+		lr := &s.routes[i]
+		if lr.route.Method != r.Method || len(lr.segments) != len(got) {
+			continue
+		}
+		ok := true
+		for j, seg := range lr.segments {
+			if !strings.HasPrefix(seg, "{") && seg != got[j] || strings.HasPrefix(seg, "{") && got[j] == "" {
+				ok = false
+				break
+			}
+		}
+		if ok && (best == nil || moreSpecific(lr.segments, best.segments)) {
+			best = lr
+		}
+	}
+	if best == nil {
+		return nil, false
+	}
+	for j, seg := range best.segments {
+		if name, ok := strings.CutPrefix(seg, "{"); ok {
+			v, err := url.PathUnescape(got[j])
+			if err != nil {
+				return nil, false
+			}
+			r.SetPathValue(strings.TrimSuffix(name, "}"), v)
+		}
+	}
+	return best, true
+}
+
+func moreSpecific(a, b []string) bool {
+	for i := range a {
+		la, lb := !strings.HasPrefix(a[i], "{"), !strings.HasPrefix(b[i], "{")
+		if la != lb {
+			return la
+		}
+	}
+	return false
 }
 
 // Patterns lists the routes the server serves (for the route table test).
@@ -67,12 +121,17 @@ func (s *Server) Patterns() []string {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if _, pattern := s.mux.Handler(r); pattern == "" {
+	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/") && strings.HasSuffix(r.URL.Path, "/invocations") {
+		s.invoke.ServeHTTP(w, r)
+		return
+	}
+	lr, ok := s.match(r)
+	if !ok {
 		// API Gateway answers unknown routes itself.
 		writeGateway(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	s.mux.ServeHTTP(w, r)
+	lr.handler.ServeHTTP(w, r)
 }
 
 var pathParam = regexp.MustCompile(`\{([^}]+)\}`)

@@ -71,6 +71,10 @@ var Table = []Route{
 	{"environment", "GET", envPathP + "/{envKey}", "GetProductionEnvironment"},
 	{"environment", "PUT", envPathP + "/{envKey}", "UpdateProductionEnvironment"},
 	{"environment", "DELETE", envPathP + "/{envKey}", "DeleteProductionEnvironment"},
+	{"environment", "GET", envPathT + "/{envKey}/variable", "GetEnvironmentVariables"},
+	{"environment", "PUT", envPathT + "/{envKey}/variable", "UpdateEnvironmentVariables"},
+	{"environment", "GET", envPathP + "/{envKey}/variable", "GetProductionEnvironmentVariables"},
+	{"environment", "PUT", envPathP + "/{envKey}/variable", "UpdateProductionEnvironmentVariables"},
 	{"environment", "GET", "/openapi/operations/{operation_id}", "GetOperation"},
 }
 

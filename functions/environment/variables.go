@@ -1,0 +1,145 @@
+package environment
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/model"
+)
+
+func (h *Handler) getVariables(k kind) api.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		caller, err := auth.FromRequest(r)
+		if err != nil {
+			return err
+		}
+		q, err := api.ParseQuery(r, "projectKey")
+		if err != nil {
+			return err
+		}
+		p, e, err := h.environment(r, k, caller, q)
+		if err != nil {
+			return err
+		}
+		api.WriteJSON(w, globals(p, e))
+		return nil
+	}
+}
+
+// globals lists an environment's global variables with the services using
+// them, typed by the project's definitions where the project defines them.
+func globals(p *model.Project, e *model.Environment) []GlobalVar {
+	out := []GlobalVar{}
+	for _, g := range e.Globals {
+		gv := GlobalVar{Key: g.Key, Value: g.Value, Type: "string", Options: []string{}, RelatedServices: related(e, g.Key)}
+		for _, d := range p.GlobalVariables {
+			if d.Key == g.Key {
+				gv.Type, gv.Desc = d.Type, d.Desc
+				if d.Options != nil {
+					gv.Options = d.Options
+				}
+			}
+		}
+		out = append(out, gv)
+	}
+	return out
+}
+
+func related(e *model.Environment, key string) []string {
+	out := []string{}
+	for _, s := range e.Services {
+		if slices.ContainsFunc(s.Variables, func(v model.Setting) bool { return v.Key == key && v.UseGlobal }) {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
+// VariablesRequest is the update body.
+type VariablesRequest struct {
+	Globals []model.KV `json:"global_variables"`
+}
+
+// updateVariables sets global variables, re-renders the environment and
+// re-applies only the services that use a changed variable.
+func (h *Handler) updateVariables(k kind) api.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		caller, err := auth.FromRequest(r)
+		if err != nil {
+			return err
+		}
+		q, err := api.ParseQuery(r, "projectKey")
+		if err != nil {
+			return err
+		}
+		var req VariablesRequest
+		if err := api.DecodeBody(r, &req); err != nil {
+			return err
+		}
+		seen := map[string]bool{}
+		for _, g := range req.Globals {
+			if g.Key == "" || seen[g.Key] {
+				return api.Invalid("global_variables", "keys must be present and unique")
+			}
+			seen[g.Key] = true
+		}
+		p, e, err := h.environment(r, k, caller, q)
+		if err != nil {
+			return err
+		}
+		if err := caller.Writable("project", &p.Record); err != nil {
+			return err
+		}
+		if e.OperationID != "" {
+			return api.Conflict("environment %s is busy with operation %s", e.Key, e.OperationID)
+		}
+		// The listed variables are updated (or added); the others keep their values.
+		merged, changed := slices.Clone(e.Globals), map[string]bool{}
+		for _, g := range req.Globals {
+			i := slices.IndexFunc(merged, func(kv model.KV) bool { return kv.Key == g.Key })
+			switch {
+			case i < 0:
+				merged = append(merged, g)
+				changed[g.Key] = true
+			case merged[i].Value != g.Value:
+				merged[i].Value = g.Value
+				changed[g.Key] = true
+			}
+		}
+		next := *e
+		next.Globals = merged
+		out, err := h.Ctl.Render(r.Context(), &next) // a value the services' templates refuse fails here, naming it
+		if err != nil {
+			return err
+		}
+		c, err := h.Ctl.Cluster(r.Context(), e.ClusterID)
+		if err != nil {
+			return err
+		}
+		for i, s := range e.Services {
+			touched := false
+			for key := range changed {
+				touched = touched || slices.Contains(related(e, key), s.Name)
+			}
+			if touched {
+				if _, err := c.ApplyObjects(r.Context(), e.Namespace, out.Services[i], nil); err != nil {
+					return err
+				}
+			}
+		}
+		_, err = h.Store.UpdateEnvironment(r.Context(), e.ID, "", func(e *model.Environment, _ *model.Operation) error {
+			if e.OperationID != "" {
+				return api.Conflict("environment %s is busy with operation %s", e.Key, e.OperationID)
+			}
+			e.Globals, e.UpdateBy = merged, caller.Subject
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		api.WriteSuccess(w)
+		return nil
+	}
+}
