@@ -7,10 +7,12 @@ cd "$(dirname "$0")/.."
 
 start_dynamodb_local
 start_local_cluster
+install_sfn
 
 benches=(
   "./functions/runtimeenv BenchmarkDescribeRuntimeEnvs"
   "./shared/cluster BenchmarkApply20Services"
+  "./functions/environment BenchmarkCreate20Services"
 )
 for b in "${benches[@]}"; do
   read -r pkg name <<<"$b"

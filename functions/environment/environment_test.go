@@ -38,7 +38,7 @@ type fixture struct {
 
 // setup registers the local control plane as a runtime env and a project
 // "shop" (alice's) with three services.
-func setup(t *testing.T) fixture {
+func setup(t testing.TB) fixture {
 	e := lt.New(t)
 	lc := lt.LocalCluster(t)
 	c, err := cluster.New(lc.Server, lc.Content(), netguard.Policy{AllowLoopback: true})

@@ -6,6 +6,7 @@ package envctl
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/cluster"
@@ -77,6 +78,10 @@ func (d Deps) registry(ctx context.Context, id string) (*render.Registry, error)
 	return &render.Registry{Server: content["server"], Username: content["username"], Password: content["password"]}, nil
 }
 
+// connections keeps clients (and their discovery caches) across requests
+// and tasks of a warm process, keyed by everything that would change them.
+var connections sync.Map
+
 // Cluster connects to the environment's kubernetes runtime env.
 func (d Deps) Cluster(ctx context.Context, clusterID string) (*cluster.Cluster, error) {
 	env, err := d.Store.GetEnv(ctx, clusterID)
@@ -90,5 +95,14 @@ func (d Deps) Cluster(ctx context.Context, clusterID string) (*cluster.Cluster, 
 	if err != nil {
 		return nil, err
 	}
-	return cluster.ForEnv(ctx, env, cred, d.Opener, d.Policy)
+	key := fmt.Sprintf("%s@%d|%s@%d|%v", env.ID, env.Version, cred.ID, cred.Version, d.Policy)
+	if c, ok := connections.Load(key); ok {
+		return c.(*cluster.Cluster), nil
+	}
+	c, err := cluster.ForEnv(ctx, env, cred, d.Opener, d.Policy)
+	if err != nil {
+		return nil, err
+	}
+	connections.Store(key, c)
+	return c, nil
 }

@@ -1,0 +1,133 @@
+package environment_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	lt "github.com/envhub/envhub/infra/local/localtest"
+	"github.com/envhub/envhub/shared/envctl"
+	"github.com/envhub/envhub/shared/model"
+)
+
+const benchService = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: $Service$-config}
+data: {replicas: "{{ .replicas }}"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $Service$}
+spec:
+  replicas: {{ .replicas }}
+  selector: {matchLabels: {app: $Service$}}
+  template:
+    metadata: {labels: {app: $Service$}}
+    spec: {containers: [{name: main, image: "nginx:1.27"}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: $Service$}
+spec: {selector: {app: $Service$}, ports: [{port: 80}]}
+`
+
+// BenchmarkCreate20Services times an environment of 20 services from POST
+// to success (state machine on the local engine), against applying the same
+// rendered objects with the adapter and polling readiness directly, on the
+// same cluster. Figures, not assertions.
+func BenchmarkCreate20Services(b *testing.B) {
+	f := setup(b)
+	var names []string
+	for i := 0; i < 20; i++ {
+		n := fmt.Sprintf("svc%02d", i)
+		names = append(names, n)
+		success(b, f.e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": n, "yaml": benchService, "variables": vars}}))
+	}
+	ctl := envctl.Deps{Store: f.e.Deps.Store, Opener: f.e.Deps.Sealer, Policy: f.e.Deps.Policy}
+	ctx := context.Background()
+	const rounds = 3
+	var api, direct []time.Duration
+	for r := 0; r < rounds; r++ {
+		key := fmt.Sprintf("b%d", r)
+		start := time.Now()
+		resp := f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: f.body(key, names...)})
+		success(b, resp)
+		if done := f.waitTB(b, resp.Body["operation_id"].(string), 50*time.Millisecond); done["status"] != "succeeded" {
+			b.Fatalf("create ended %v", done)
+		}
+		api = append(api, time.Since(start))
+
+		// The same environment, applied directly: render, namespace, apply, poll readiness.
+		e := &model.Environment{ProjectID: f.projectID(b), ProjectKey: "shop", Key: "d" + key, Namespace: "shop-env-d" + key}
+		for _, s := range f.body(key, names...)["services"].([]map[string]any) {
+			e.Services = append(e.Services, model.EnvService{Name: s["service_name"].(string), Variables: []model.Setting{{Key: "replicas", UseGlobal: true}}})
+		}
+		e.Globals = []model.KV{{Key: "replicas", Value: "2"}}
+		start = time.Now()
+		out, err := ctl.Render(ctx, e)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := ctl.Cluster(ctx, f.clusterID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.EnsureNamespace(ctx, e.Namespace, nil); err != nil {
+			b.Fatal(err)
+		}
+		for _, objs := range out.Services {
+			if _, err := c.ApplyObjects(ctx, e.Namespace, objs, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for ready := false; !ready; {
+			ws, err := c.Workloads(ctx, e.Namespace, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			ready = len(ws) == 20
+			for _, w := range ws {
+				ready = ready && w.IsReady()
+			}
+			if !ready {
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		direct = append(direct, time.Since(start))
+		for _, ns := range []string{"shop-env-" + key, e.Namespace} {
+			_ = c.DeleteNamespace(ctx, ns, false)
+		}
+	}
+	slices.Sort(api)
+	slices.Sort(direct)
+	a, d := api[rounds/2], direct[rounds/2]
+	fmt.Printf("\nEnvironment of 20 services (Deployment x2 replicas + Service + ConfigMap each), local cluster, median of %d\n", rounds)
+	fmt.Printf("  POST create -> operation succeeded (state machine): %v\n  adapter apply + readiness polling, directly:        %v\n  ratio: %.2fx (target <= 1.3)\n\n",
+		a.Round(time.Millisecond), d.Round(time.Millisecond), float64(a)/float64(d))
+	b.ReportMetric(float64(a.Milliseconds()), "api-ms")
+	b.ReportMetric(float64(d.Milliseconds()), "direct-ms")
+}
+
+func (f fixture) projectID(t testing.TB) string {
+	p, err := f.e.Deps.Store.ProjectByKey(context.Background(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.ID
+}
+
+// waitTB polls an operation until it ends.
+func (f fixture) waitTB(t testing.TB, op string, every time.Duration) map[string]any {
+	deadline := time.Now().Add(3 * time.Minute)
+	for time.Now().Before(deadline) {
+		r := f.e.Call(lt.Alice, "GetOperation", lt.Req{Path: map[string]string{"operation_id": op}})
+		if r.Body["status"] != "running" {
+			return r.Body
+		}
+		time.Sleep(every)
+	}
+	t.Fatalf("operation %s still running", op)
+	return nil
+}
