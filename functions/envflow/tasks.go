@@ -120,16 +120,15 @@ func (h *Handler) run(ctx context.Context, in *Input) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		_, err = c.Namespace(ctx, e.Namespace)
-		if err = ignoreNotFound(err); err != nil {
+		_, nsErr := c.Namespace(ctx, e.Namespace)
+		if err := ignoreNotFound(nsErr); err != nil {
 			return nil, err
 		}
 		op, err := h.Store.GetOperation(ctx, in.OperationID)
 		if err != nil {
 			return nil, err
 		}
-		_, nsErr := c.Namespace(ctx, e.Namespace)
-		return map[string]bool{"gone": errors.Is(nsErr, api.ErrNotFound), "expired": time.Since(op.CreateTime) > h.ReadyTimeout}, nil
+		return map[string]bool{"gone": nsErr != nil, "expired": time.Since(op.CreateTime) > h.ReadyTimeout}, nil
 	case "remove":
 		_, err := h.Store.UpdateEnvironment(ctx, in.EnvironmentID, in.OperationID, func(e *model.Environment, op *model.Operation) error {
 			e.Status, e.OperationID, e.Reason = model.StatusDeleted, "", ""

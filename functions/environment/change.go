@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/envhub/envhub/shared/api"
-	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/model"
 )
 
@@ -17,16 +16,9 @@ type UpdateRequest struct {
 
 func (h *Handler) update(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		caller, err := auth.FromRequest(r)
-		if err != nil {
-			return err
-		}
-		q, err := api.ParseQuery(r, "projectKey")
-		if err != nil {
-			return err
-		}
 		var req UpdateRequest
-		if err := api.DecodeBody(r, &req); err != nil {
+		caller, q, err := request(r, &req)
+		if err != nil {
 			return err
 		}
 		if req.Name != nil {
@@ -72,15 +64,11 @@ func (h *Handler) update(k kind) api.HandlerFunc {
 
 func (h *Handler) delete(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		caller, err := auth.FromRequest(r)
-		if err != nil {
-			return err
-		}
-		known := []string{"projectKey"}
+		var extra []string
 		if k.envType == model.EnvTest {
-			known = append(known, "isDelete")
+			extra = append(extra, "isDelete")
 		}
-		q, err := api.ParseQuery(r, known...)
+		caller, q, err := request(r, nil, extra...)
 		if err != nil {
 			return err
 		}

@@ -32,16 +32,9 @@ type ServiceRequest struct {
 
 func (h *Handler) create(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		caller, err := auth.FromRequest(r)
-		if err != nil {
-			return err
-		}
-		q, err := api.ParseQuery(r, "projectKey")
-		if err != nil {
-			return err
-		}
 		var req CreateRequest
-		if err := api.DecodeBody(r, &req); err != nil {
+		caller, q, err := request(r, &req)
+		if err != nil {
 			return err
 		}
 		p, err := h.project(r.Context(), caller, q)

@@ -120,6 +120,23 @@ func (h *Handler) environment(r *http.Request, k kind, caller auth.Identity, q a
 	return p, e, nil
 }
 
+// request reads what every route needs: the caller, the query (projectKey
+// plus extra parameters) and, when body is not nil, the JSON body.
+func request(r *http.Request, body any, extra ...string) (auth.Identity, api.Query, error) {
+	caller, err := auth.FromRequest(r)
+	if err != nil {
+		return caller, api.Query{}, err
+	}
+	q, err := api.ParseQuery(r, append([]string{"projectKey"}, extra...)...)
+	if err != nil {
+		return caller, q, err
+	}
+	if body != nil {
+		err = api.DecodeBody(r, body)
+	}
+	return caller, q, err
+}
+
 // started is the body of a request that started an operation.
 type started struct {
 	Message     string `json:"message"`

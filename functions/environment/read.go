@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"github.com/envhub/envhub/shared/api"
-	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/render"
@@ -25,11 +24,7 @@ type ListItem struct {
 
 func (h *Handler) list(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		caller, err := auth.FromRequest(r)
-		if err != nil {
-			return err
-		}
-		q, err := api.ParseQuery(r, append([]string{"projectKey"}, api.PageParams...)...)
+		caller, q, err := request(r, nil, api.PageParams...)
 		if err != nil {
 			return err
 		}
@@ -98,11 +93,7 @@ type ServiceDetail struct {
 
 func (h *Handler) get(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		caller, err := auth.FromRequest(r)
-		if err != nil {
-			return err
-		}
-		q, err := api.ParseQuery(r, "projectKey")
+		caller, q, err := request(r, nil)
 		if err != nil {
 			return err
 		}

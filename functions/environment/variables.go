@@ -5,17 +5,12 @@ import (
 	"slices"
 
 	"github.com/envhub/envhub/shared/api"
-	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/model"
 )
 
 func (h *Handler) getVariables(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		caller, err := auth.FromRequest(r)
-		if err != nil {
-			return err
-		}
-		q, err := api.ParseQuery(r, "projectKey")
+		caller, q, err := request(r, nil)
 		if err != nil {
 			return err
 		}
@@ -66,16 +61,9 @@ type VariablesRequest struct {
 // re-applies only the services that use a changed variable.
 func (h *Handler) updateVariables(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		caller, err := auth.FromRequest(r)
-		if err != nil {
-			return err
-		}
-		q, err := api.ParseQuery(r, "projectKey")
-		if err != nil {
-			return err
-		}
 		var req VariablesRequest
-		if err := api.DecodeBody(r, &req); err != nil {
+		caller, q, err := request(r, &req)
+		if err != nil {
 			return err
 		}
 		seen := map[string]bool{}
