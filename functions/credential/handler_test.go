@@ -9,8 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	lt "github.com/envhub/envhub/infra/local/localtest"
 	"github.com/envhub/envhub/infra/local/testcert"
@@ -102,54 +103,23 @@ func wantErr(t testing.TB, what string, r lt.Response, status int, field string)
 	}
 }
 
-// rawTable is every attribute value of the test's table, flattened to text.
+// rawTable is every item of the test's table as text ([]byte values as is).
 func rawTable(t testing.TB, e *lt.Env) string {
 	t.Helper()
 	var b strings.Builder
-	p := dynamodb.NewScanPaginator(e.Deps.DB, &dynamodb.ScanInput{TableName: ptrTo(e.Deps.Store.Table()), ConsistentRead: ptrTo(true)})
+	p := dynamodb.NewScanPaginator(e.Deps.DB, &dynamodb.ScanInput{TableName: aws.String(e.Deps.Store.Table()), ConsistentRead: aws.Bool(true)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(context.Background())
+		var items []map[string]any
+		if err == nil {
+			err = attributevalue.UnmarshalListOfMaps(page.Items, &items)
+		}
 		if err != nil {
 			t.Fatalf("scan: %v", err)
 		}
-		for _, it := range page.Items {
-			for k, v := range it {
-				b.WriteString(k + "=")
-				flatten(&b, v)
-				b.WriteString("\n")
-			}
-		}
+		fmt.Fprintf(&b, "%s\n", items)
 	}
 	return b.String()
-}
-
-func ptrTo[T any](v T) *T { return &v }
-
-func flatten(b *strings.Builder, v types.AttributeValue) {
-	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
-		b.WriteString(v.Value)
-	case *types.AttributeValueMemberN:
-		b.WriteString(v.Value)
-	case *types.AttributeValueMemberB:
-		b.Write(v.Value)
-	case *types.AttributeValueMemberSS:
-		b.WriteString(strings.Join(v.Value, " "))
-	case *types.AttributeValueMemberBS:
-		for _, x := range v.Value {
-			b.Write(x)
-		}
-	case *types.AttributeValueMemberL:
-		for _, x := range v.Value {
-			flatten(b, x)
-		}
-	case *types.AttributeValueMemberM:
-		for k, x := range v.Value {
-			b.WriteString(k + ":")
-			flatten(b, x)
-		}
-	}
-	b.WriteString(" ")
 }
 
 func TestCreateShowsContentMasked(t *testing.T) {
@@ -165,6 +135,8 @@ func TestCreateShowsContentMasked(t *testing.T) {
 		{"token", "kubernetes", tokenBody(lc.Server, lc.Token, lc.CAData),
 			map[string]any{"server": lc.Server, "token": "******", "certificate_authority_data": lc.CAData}},
 		{"kubeconfig", "kubernetes", map[string]any{"content": map[string]any{"kubeconfig": kube}}, map[string]any{"server": lc.Server, "kubeconfig": "******"}},
+		{"registry", "registry", map[string]any{"content": map[string]any{"server": "https://registry.example.com", "username": "u", "password": "p"}},
+			map[string]any{"server": "https://registry.example.com", "username": "u", "password": "******"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			id := makeCred(t, e, lt.Alice, with(c.body, "name", c.name, "description", "about "+c.name))
@@ -208,9 +180,9 @@ func TestSecretsEncryptedAtRest(t *testing.T) {
 				t.Fatalf("%s: scan does not hold credential %s", when, id)
 			}
 		}
-		for _, s := range secrets {
+		for i, s := range secrets {
 			if strings.Contains(raw, s) || strings.Contains(raw, base64.StdEncoding.EncodeToString([]byte(s))) {
-				t.Errorf("%s: the table holds secret %.20q... in clear", when, s)
+				t.Errorf("%s: the table holds secret #%d in clear", when, i)
 			}
 		}
 	}
@@ -388,25 +360,15 @@ func TestDescribePagingAndSearch(t *testing.T) {
 			t.Errorf("%s: paging fields total %v pages %v size %v", name, r.Body["total_count"], r.Body["total_pages"], r.Body["page_size"])
 		}
 	}
-	for _, c := range []struct {
-		name  string
-		q     url.Values
-		field string
-	}{
-		{"page_size 0", url.Values{"page_size": {"0"}}, "page_size"},
-		{"page_size 101", url.Values{"page_size": {"101"}}, "page_size"},
-		{"page_size text", url.Values{"page_size": {"ten"}}, "page_size"},
-		{"page_number 0", url.Values{"page_number": {"0"}}, "page_number"},
-		{"unknown param", url.Values{"colour": {"red"}}, "colour"},
-		{"bad id prefix", url.Values{"runtime_env_credential_ids": {"re-abc"}}, "runtime_env_credential_ids"},
-		{"bad id chars", url.Values{"runtime_env_credential_ids": {"rec-ABC"}}, "runtime_env_credential_ids"},
-		{"verbose 2", url.Values{"verbose": {"2"}}, "verbose"},
-		{"bad owner", url.Values{"owner": {"a b"}}, "owner"},
-		{"two owners", url.Values{"owner": {"alice", "bob"}}, "owner"},
-		{"two search words", url.Values{"search_word": {"a", "b"}}, "search_word"},
-		{"forged next_token", url.Values{"next_token": {"abc"}}, "next_token"},
+	// Each bad query names its one parameter.
+	for _, q := range []url.Values{
+		{"page_size": {"0"}}, {"page_size": {"101"}}, {"page_size": {"ten"}}, {"page_number": {"0"}}, {"colour": {"red"}},
+		{"runtime_env_credential_ids": {"re-abc"}}, {"runtime_env_credential_ids": {"rec-ABC"}}, {"verbose": {"2"}},
+		{"owner": {"a b"}}, {"owner": {"alice", "bob"}}, {"search_word": {"a", "b"}}, {"next_token": {"abc"}},
 	} {
-		wantErr(t, c.name, e.Call(lt.Alice, "DescribeRuntimeEnvCredentials", lt.Req{Query: c.q}), 400, c.field)
+		for field := range q {
+			wantErr(t, q.Encode(), e.Call(lt.Alice, "DescribeRuntimeEnvCredentials", lt.Req{Query: q}), 400, field)
+		}
 	}
 	// Deleted credentials are gone from every view.
 	lt.OK(t, e.Call(lt.Alice, "DeleteRuntimeEnvCredential", lt.Req{Path: credPath(made[0])}))
@@ -468,27 +430,4 @@ func TestModify(t *testing.T) {
 	wantErr(t, "rotate deleted", modify(qcBody("AK", "s")), 404, id)
 	wantErr(t, "delete again", e.Call(lt.Alice, "DeleteRuntimeEnvCredential", lt.Req{Path: credPath(id)}), 404, id)
 	wantErr(t, "admin modifies deleted", e.Call(lt.Admin, "ModifyRuntimeEnvCredential", lt.Req{Path: credPath(id), Body: map[string]any{"name": "z"}}), 404, id)
-}
-
-func TestAnonymousRefused(t *testing.T) {
-	e := lt.New(t)
-	id := makeCred(t, e, lt.Alice, qcBody("a", "s"))
-	both := map[string]string{"runtime_env_id": "re-abc", "runtime_env_credential_id": id}
-	for action, req := range map[string]lt.Req{
-		"CreateRuntimeEnvCredential":     {Body: qcBody("a", "s")},
-		"DescribeRuntimeEnvCredentials":  {},
-		"ModifyRuntimeEnvCredential":     {Path: credPath(id), Body: map[string]any{"name": "x"}},
-		"DeleteRuntimeEnvCredential":     {Path: credPath(id)},
-		"AttachCredentialToRuntimeEnv":   {Path: both},
-		"DetachCredentialFromRuntimeEnv": {Path: both},
-	} {
-		r := e.Call(lt.Anonymous, action, req)
-		wantErr(t, action, r, 401, "unauthenticated")
-		if r.Body["action"] != action+"Response" {
-			t.Errorf("%s answered as %v", action, r.Body["action"])
-		}
-	}
-	if it := credItem(t, e, id, false); it["version"] != float64(1) || credTotal(t, e) != 1 {
-		t.Fatalf("anonymous calls changed data: %v", it)
-	}
 }

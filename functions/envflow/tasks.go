@@ -162,6 +162,9 @@ func (h *Handler) step(ctx context.Context, in *Input, name string, fn func(*mod
 // apply renders the environment (deterministically, as the create request
 // did) and applies one part of it.
 func (h *Handler) apply(ctx context.Context, in *Input, e *model.Environment) error {
+	if in.Task == "registry" && e.RegistryID == "" || in.Task == "configs" && len(e.Configs) == 0 {
+		return h.step(ctx, in, in.Task, nil) // nothing of that part to apply
+	}
 	out, err := h.Ctl.Render(ctx, e)
 	if err != nil {
 		return err
@@ -206,6 +209,11 @@ func containsRef(refs []model.AppliedRef, r model.AppliedRef) bool {
 	return false
 }
 
+// checkFor is how long one check task watches readiness before handing
+// back to the definition's Wait + Choice loop: most environments are ready
+// within it, and the loop's 1 s granularity then costs nothing.
+const checkFor = 10 * time.Second
+
 // check reports whether the environment's workloads are ready, and whether
 // the operation's deadline has passed.
 func (h *Handler) check(ctx context.Context, in *Input, e *model.Environment) (any, error) {
@@ -217,15 +225,25 @@ func (h *Handler) check(ctx context.Context, in *Input, e *model.Environment) (a
 	if err != nil {
 		return nil, err
 	}
-	ws, err := c.Workloads(ctx, e.Namespace, render.LabelEnv+"="+e.Key+","+render.LabelManagedBy+"="+render.ManagedBy)
-	if err != nil {
-		return nil, err
+	until := time.Now().Add(checkFor)
+	for {
+		ws, err := c.Workloads(ctx, e.Namespace, render.LabelEnv+"="+e.Key+","+render.LabelManagedBy+"="+render.ManagedBy)
+		if err != nil {
+			return nil, err
+		}
+		ready := true
+		for _, w := range ws {
+			ready = ready && w.IsReady()
+		}
+		if ready || time.Now().After(until) {
+			return map[string]bool{"ready": ready, "expired": time.Since(op.CreateTime) > h.ReadyTimeout}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	ready := true
-	for _, w := range ws {
-		ready = ready && w.IsReady()
-	}
-	return map[string]bool{"ready": ready, "expired": time.Since(op.CreateTime) > h.ReadyTimeout}, nil
 }
 
 // finish ends the operation and sets the environment's state.

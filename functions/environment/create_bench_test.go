@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	lt "github.com/envhub/envhub/infra/local/localtest"
 	"github.com/envhub/envhub/shared/envctl"
 	"github.com/envhub/envhub/shared/model"
@@ -47,7 +49,7 @@ func BenchmarkCreate20Services(b *testing.B) {
 	}
 	ctl := envctl.Deps{Store: f.e.Deps.Store, Opener: f.e.Deps.Sealer, Policy: f.e.Deps.Policy}
 	ctx := context.Background()
-	const rounds = 3
+	const rounds = 5
 	var api, direct []time.Duration
 	for r := 0; r < rounds; r++ {
 		key := fmt.Sprintf("b%d", r)
@@ -77,10 +79,12 @@ func BenchmarkCreate20Services(b *testing.B) {
 		if err := c.EnsureNamespace(ctx, e.Namespace, nil); err != nil {
 			b.Fatal(err)
 		}
-		for _, objs := range out.Services {
-			if _, err := c.ApplyObjects(ctx, e.Namespace, objs, nil); err != nil {
-				b.Fatal(err)
-			}
+		var objs []*unstructured.Unstructured
+		for _, s := range out.Services {
+			objs = append(objs, s...)
+		}
+		if _, err := c.ApplyObjects(ctx, e.Namespace, objs, nil); err != nil {
+			b.Fatal(err)
 		}
 		for ready := false; !ready; {
 			ws, err := c.Workloads(ctx, e.Namespace, "")

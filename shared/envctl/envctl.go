@@ -5,6 +5,7 @@ package envctl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -42,11 +43,26 @@ func (d Deps) Render(ctx context.Context, e *model.Environment) (*render.Output,
 	for _, c := range e.Configs {
 		in.Configs = append(in.Configs, render.EnvConfig{Type: c.Type, YAML: c.YAML})
 	}
-	for _, s := range e.Services {
-		t, err := d.Store.TemplateByName(ctx, e.ProjectID, s.Name)
-		if err != nil {
-			return nil, fmt.Errorf("%w: services: project %s has no service %q", api.ErrInvalid, e.ProjectKey, s.Name)
+	// Templates are read concurrently: an environment may hold many services.
+	templates := make([]*model.ServiceTemplate, len(e.Services))
+	errs := make([]error, len(e.Services))
+	var wg sync.WaitGroup
+	for i, s := range e.Services {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			templates[i], errs[i] = d.Store.TemplateByName(ctx, e.ProjectID, s.Name)
+		}()
+	}
+	wg.Wait()
+	for i, s := range e.Services {
+		if errs[i] != nil {
+			if errors.Is(errs[i], api.ErrNotFound) {
+				return nil, fmt.Errorf("%w: services: project %s has no service %q", api.ErrInvalid, e.ProjectKey, s.Name)
+			}
+			return nil, errs[i]
 		}
+		t := templates[i]
 		images := map[string]string{}
 		for _, c := range s.Containers {
 			images[c.Name] = c.Image

@@ -46,7 +46,7 @@ type zonesResponse struct {
 func (c *Client) ActiveZones(ctx context.Context, endpoint, accessKeyID, secretAccessKey string) ([]string, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	if u.Path == "" {
 		u.Path = "/iaas/"
@@ -67,7 +67,7 @@ func (c *Client) ActiveZones(ctx context.Context, endpoint, accessKeyID, secretA
 	u.RawQuery = canonical(params) + "&signature=" + escape(sig)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	hc := c.HTTP
 	if hc == nil {
@@ -75,22 +75,26 @@ func (c *Client) ActiveZones(ctx context.Context, endpoint, accessKeyID, secretA
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+		return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		return nil, fmt.Errorf("%w: HTTP %d", ErrUnreachable, resp.StatusCode)
 	}
 	var zr zonesResponse
 	if err := json.Unmarshal(body, &zr); err != nil {
-		return nil, fmt.Errorf("%w: response is not QingCloud JSON", ErrUnreachable)
+		return nil, fmt.Errorf("%w: response is not QingCloud JSON: %w", ErrUnreachable, err)
 	}
 	if zr.RetCode != 0 {
 		return nil, fmt.Errorf("%w: ret_code %d: %s", ErrRejected, zr.RetCode, zr.Message)
+	}
+	// Any JSON (e.g. "{}") decodes with ret_code 0; only a real answer lists zones.
+	if zr.Action != "DescribeZonesResponse" {
+		return nil, fmt.Errorf("%w: unexpected answer %q", ErrUnreachable, zr.Action)
 	}
 	var zones []string
 	for _, z := range zr.ZoneSet {

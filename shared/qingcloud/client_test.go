@@ -6,8 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"testing"
+	"time"
 )
 
 func TestSignKnownAnswer(t *testing.T) {
@@ -24,31 +28,61 @@ func TestActiveZones(t *testing.T) {
 	defer s.Close()
 	closed := NewStandIn("AK", "SK", nil)
 	closed.Close()
+	// Servers that answer, but not as QingCloud does.
+	odd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/502/":
+			http.Error(w, `{"ret_code":0}`, http.StatusBadGateway)
+		case "/html/":
+			_, _ = w.Write([]byte("<html>login</html>"))
+		default:
+			_, _ = w.Write([]byte("{}"))
+		}
+	}))
+	defer odd.Close()
+	active := []string{"gd2", "pek3a"} // the stand-in lists zones sorted; sh1a is faulty
+	skewed := func() time.Time { return time.Now().Add(-time.Hour) }
 	cases := []struct {
 		name     string
 		endpoint string
 		ak, sk   string
-		want     int
+		want     []string
 		err      error
+		now      func() time.Time
 	}{
-		{"good", s.URL + "/iaas/", "AK", "SK", 2, nil},
-		{"default path", s.URL, "AK", "SK", 2, nil},
-		{"wrong secret", s.URL + "/iaas/", "AK", "nope", 0, ErrRejected},
-		{"unknown key", s.URL + "/iaas/", "XX", "SK", 0, ErrRejected},
-		{"unreachable", closed.URL + "/iaas/", "AK", "SK", 0, ErrUnreachable},
+		{"good", s.URL + "/iaas/", "AK", "SK", active, nil, nil},
+		{"default path", s.URL, "AK", "SK", active, nil, nil},
+		{"wrong secret", s.URL + "/iaas/", "AK", "nope", nil, ErrRejected, nil},
+		{"unknown key", s.URL + "/iaas/", "XX", "SK", nil, ErrRejected, nil},
+		{"stale time_stamp", s.URL + "/iaas/", "AK", "SK", nil, ErrRejected, skewed},
+		{"unreachable", closed.URL + "/iaas/", "AK", "SK", nil, ErrUnreachable, nil},
+		{"non-2xx", odd.URL + "/502/", "AK", "SK", nil, ErrUnreachable, nil},
+		{"non-JSON", odd.URL + "/html/", "AK", "SK", nil, ErrUnreachable, nil},
+		{"foreign JSON", odd.URL + "/iaas/", "AK", "SK", nil, ErrUnreachable, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			zones, err := (&Client{}).ActiveZones(context.Background(), c.endpoint, c.ak, c.sk)
+			zones, err := (&Client{Now: c.now}).ActiveZones(context.Background(), c.endpoint, c.ak, c.sk)
 			if !errors.Is(err, c.err) || (c.err == nil && err != nil) {
 				t.Fatalf("err = %v, want %v", err, c.err)
 			}
-			if len(zones) != c.want {
+			if !slices.Equal(zones, c.want) {
 				t.Fatalf("zones = %v", zones)
 			}
 		})
 	}
-	if s.Calls() != 4 {
+	if s.Calls() != 5 {
 		t.Fatalf("stand-in saw %d calls", s.Calls())
+	}
+}
+
+func TestUnreachableKeepsCause(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s := NewStandIn("AK", "SK", nil)
+	defer s.Close()
+	_, err := (&Client{}).ActiveZones(ctx, s.URL, "AK", "SK")
+	if !errors.Is(err, ErrUnreachable) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want ErrUnreachable wrapping context.Canceled", err)
 	}
 }
