@@ -1,6 +1,7 @@
 package credential
 
 import (
+	"bytes"
 	"net/http"
 	"slices"
 
@@ -73,7 +74,18 @@ func (h *Handler) attach(w http.ResponseWriter, r *http.Request) error {
 	if err := h.Probe.Credential(r.Context(), e, content); err != nil {
 		return err
 	}
-	if err := h.Store.Attach(r.Context(), envID, credID, check); err != nil {
+	// The transaction attaches only the content just validated: a rotation
+	// that landed meanwhile was never probed against this env.
+	err = h.Store.Attach(r.Context(), envID, credID, func(e *model.RuntimeEnv, now *model.Credential) error {
+		if err := check(e, now); err != nil {
+			return err
+		}
+		if !bytes.Equal(now.Sealed, c.Sealed) {
+			return api.Conflict("credential %s changed while it was being validated against runtime env %s: retry", c.ID, e.ID)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	api.WriteOK(w, r, &attachResponse{})

@@ -1,10 +1,14 @@
 package credential_test
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	lt "github.com/envhub/envhub/infra/local/localtest"
@@ -301,6 +305,97 @@ func TestQingCloudProbedOnAttach(t *testing.T) {
 	lt.OK(t, e.Call(lt.Alice, "ModifyRuntimeEnvCredential", lt.Req{Path: credPath(right), Body: qcBody("AK", "SK")}))
 	if s.Calls()-before != 2 {
 		t.Errorf("rotation of a credential on 2 envs asked the stand-in %d times", s.Calls()-before)
+	}
+}
+
+// gate is a proxy in front of a stand-in; while held it keeps each request
+// until released: a live probe in flight for as long as a test needs.
+type gate struct {
+	*httptest.Server
+	target           atomic.Pointer[httputil.ReverseProxy]
+	held             atomic.Bool
+	arrived, release chan struct{}
+}
+
+func newGate(t *testing.T, to *qingcloud.StandIn) *gate {
+	g := &gate{arrived: make(chan struct{}, 1), release: make(chan struct{})}
+	g.to(to)
+	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if g.held.Load() {
+			select {
+			case g.arrived <- struct{}{}:
+			default:
+			}
+			<-g.release
+		}
+		g.target.Load().ServeHTTP(w, r)
+	}))
+	t.Cleanup(g.Close)
+	return g
+}
+
+func (g *gate) to(s *qingcloud.StandIn) {
+	u, _ := url.Parse(s.URL)
+	g.target.Store(httputil.NewSingleHostReverseProxy(u))
+}
+
+// What an attach validated live is what it attaches: content rotated while
+// the attach's probe is in flight must not ride along unvalidated.
+func TestAttachRacingRotation(t *testing.T) {
+	e := lt.New(t)
+	s := qingcloud.NewStandIn("AK", "SK", map[string]string{"pek3a": "active"})
+	defer s.Close()
+	g := newGate(t, s)
+	slow := makeEnv(t, e, lt.Alice, "qingcloud", g.URL+"/iaas/", "pek3a", "private")
+	other := makeEnv(t, e, lt.Alice, "qingcloud", s.URL+"/iaas/", "pek3a", "private")
+	cred := makeCred(t, e, lt.Alice, qcBody("AK", "SK"))
+
+	g.held.Store(true)
+	done := make(chan lt.Response)
+	go func() { done <- attach(e, lt.Alice, slow, cred) }()
+	<-g.arrived // the attach is validating AK/SK...
+	rotated := e.Call(lt.Alice, "ModifyRuntimeEnvCredential", lt.Req{Path: credPath(cred), Body: qcBody("AK", "wrong-secret")})
+	close(g.release)
+	if r := <-done; r.Status != 200 || rotated.Status != 200 {
+		return // one of them gave way: nothing unvalidated is attached
+	}
+	// Both landed: the content now on the env must be one its service accepts.
+	if r := attach(e, lt.Alice, other, cred); r.Status != 200 {
+		t.Fatalf("env %s holds credential %s rotated during the attach's probe, never validated against it: "+
+			"the same service refuses it: %d %s", slow, cred, r.Status, r.Raw)
+	}
+}
+
+// What a rotation validated live is every env it lands on: an attach that
+// commits while the rotation's probe is in flight must not escape validation.
+func TestRotationRacingAttach(t *testing.T) {
+	e := lt.New(t)
+	old := qingcloud.NewStandIn("AK", "SK", map[string]string{"pek3a": "active"})
+	defer old.Close()
+	rotatedTo := qingcloud.NewStandIn("AK2", "SK2", map[string]string{"pek3a": "active"})
+	defer rotatedTo.Close()
+	g := newGate(t, old)
+	first := makeEnv(t, e, lt.Alice, "qingcloud", g.URL+"/iaas/", "pek3a", "private")
+	second := makeEnv(t, e, lt.Alice, "qingcloud", old.URL+"/iaas/", "pek3a", "private")
+	third := makeEnv(t, e, lt.Alice, "qingcloud", old.URL+"/iaas/", "pek3a", "private")
+	cred := makeCred(t, e, lt.Alice, qcBody("AK", "SK"))
+	lt.OK(t, attach(e, lt.Alice, first, cred))
+
+	g.to(rotatedTo) // first's service now knows only AK2/SK2
+	g.held.Store(true)
+	done := make(chan lt.Response)
+	go func() {
+		done <- e.Call(lt.Alice, "ModifyRuntimeEnvCredential", lt.Req{Path: credPath(cred), Body: qcBody("AK2", "SK2")})
+	}()
+	<-g.arrived // the rotation is validating AK2/SK2 against first...
+	attached := attach(e, lt.Alice, second, cred)
+	close(g.release)
+	if r := <-done; r.Status != 200 || attached.Status != 200 {
+		return
+	}
+	if r := attach(e, lt.Alice, third, cred); r.Status != 200 {
+		t.Fatalf("env %s holds credential %s rotated while it was attached, never validated against it: "+
+			"the same service refuses it: %d %s", second, cred, r.Status, r.Raw)
 	}
 }
 

@@ -5,6 +5,7 @@ package credential
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
@@ -198,11 +199,12 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 	}
 	var content *model.Content
 	var newContent *sealed
+	var probed []string // envs the new content was validated against
 	if req.Content != nil {
 		if content, err = h.parseContent(req.Content); err != nil {
 			return err
 		}
-		if err := h.probeAttached(r.Context(), caller, id, content); err != nil {
+		if probed, err = h.probeAttached(r.Context(), caller, id, content); err != nil {
 			return err
 		}
 		if newContent, err = h.seal(r.Context(), id, content); err != nil {
@@ -219,6 +221,11 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 		if content != nil {
 			if len(c.RuntimeEnvIDs) > 0 && content.Runtime != c.Runtime {
 				return api.Invalid("content", "is for %s but the credential is attached to %s runtime envs", content.Runtime, c.Runtime)
+			}
+			for _, env := range c.RuntimeEnvIDs {
+				if !slices.Contains(probed, env) {
+					return api.Conflict("credential %s was attached to runtime env %s while the new content was being validated: retry", id, env)
+				}
 			}
 			newContent.setOn(c)
 		}
@@ -242,29 +249,30 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 
 // probeAttached validates new content against every env the credential
 // serves, or, for a kubernetes credential serving none, its own server.
-func (h *Handler) probeAttached(ctx context.Context, caller auth.Identity, id string, content *model.Content) error {
+// It returns the ids of the envs probed.
+func (h *Handler) probeAttached(ctx context.Context, caller auth.Identity, id string, content *model.Content) ([]string, error) {
 	c, err := h.Store.GetCredential(ctx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := usable(caller, c); err != nil {
-		return err
+		return nil, err
 	}
 	if len(c.RuntimeEnvIDs) == 0 {
-		return h.probeOwn(ctx, content)
+		return nil, h.probeOwn(ctx, content)
 	}
 	envs, err := h.Store.GetEnvs(ctx, c.RuntimeEnvIDs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, e := range envs {
 		if e.Runtime == content.Runtime {
 			if err := h.Probe.Credential(ctx, &e, content.All); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	return nil
+	return c.RuntimeEnvIDs, nil
 }
 
 // probeOwn validates a kubernetes credential live against the server it

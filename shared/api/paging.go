@@ -61,7 +61,7 @@ func ParsePage(q Query) (Page, error) {
 	}
 	var t token
 	data, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil || json.Unmarshal(data, &t) != nil || t.After == "" || t.Page < 2 {
+	if err != nil || json.Unmarshal(data, &t) != nil || !sortKeyShaped(t.After) || t.Page < 2 || t.Page > maxTokenPage {
 		return p, Invalid("next_token", "is not a token this API issued")
 	}
 	if t.Query != p.query {
@@ -69,6 +69,24 @@ func ParsePage(q Query) (Page, error) {
 	}
 	p.After, p.Number = t.After, t.Page
 	return p, nil
+}
+
+// maxTokenPage bounds the page number a token may carry, far past any real list.
+const maxTokenPage = 1 << 30
+
+// sortKeyShaped accepts what the store issues as continuation keys (create
+// time and id: short printable ASCII), so a forged key is refused here rather
+// than by DynamoDB's key rules (1024 bytes, valid UTF-8) as a server error.
+func sortKeyShaped(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // Skip is how many matching items precede this page when paging by number.

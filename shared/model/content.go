@@ -1,6 +1,7 @@
 package model
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
@@ -96,6 +97,9 @@ func ParseCAPEM(data []byte) (*x509.CertPool, error) {
 		if block == nil {
 			break
 		}
+		if block.Type != "CERTIFICATE" || len(block.Headers) > 0 {
+			return nil, errString("holds a PEM block that is not a plain CERTIFICATE")
+		}
 		cert, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
 			return nil, errString("holds a certificate that does not parse")
@@ -135,6 +139,11 @@ func CheckKubeconfig(s string) (string, error) {
 		case ai.Impersonate != "" || len(ai.ImpersonateGroups) > 0:
 			return "", api.Invalid(field, "user %q impersonates, which is not allowed", name)
 		}
+		if len(ai.ClientCertificateData) > 0 || len(ai.ClientKeyData) > 0 {
+			if _, err := tls.X509KeyPair(ai.ClientCertificateData, ai.ClientKeyData); err != nil {
+				return "", api.Invalid(field, "user %q: client-certificate-data and client-key-data must be a matching PEM pair", name)
+			}
+		}
 	}
 	for name, c := range cfg.Clusters {
 		if c.CertificateAuthority != "" {
@@ -142,6 +151,11 @@ func CheckKubeconfig(s string) (string, error) {
 		}
 		if c.ProxyURL != "" {
 			return "", api.Invalid(field, "cluster %q sets proxy-url, which is not allowed", name)
+		}
+		if len(c.CertificateAuthorityData) > 0 {
+			if _, err := ParseCAPEM(c.CertificateAuthorityData); err != nil {
+				return "", api.Invalid(field, "cluster %q: certificate-authority-data %v", name, err)
+			}
 		}
 	}
 	ctx, ok := cfg.Contexts[cfg.CurrentContext]

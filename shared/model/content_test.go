@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"strings"
 	"testing"
@@ -29,6 +30,10 @@ users:
 ` + user
 }
 
+func pemBlock(typ string) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: []byte("not der")})
+}
+
 func TestParseContent(t *testing.T) {
 	ca := testcert.CAData(t)
 	cases := []struct {
@@ -52,6 +57,9 @@ func TestParseContent(t *testing.T) {
 		{"tokenFile", map[string]string{"kubeconfig": kubeconfig("    tokenFile: /var/run/token", "")}, "", "tokenFile"},
 		{"client cert path", map[string]string{"kubeconfig": kubeconfig("    client-certificate: /etc/cert.pem", "")}, "", "certificate"},
 		{"ca path", map[string]string{"kubeconfig": kubeconfig("    token: abc", "    certificate-authority: /etc/ca.pem")}, "", "CA file"},
+		{"kubeconfig ca not pem", map[string]string{"kubeconfig": kubeconfig("    token: abc", "    certificate-authority-data: aGVsbG8=")}, "", "certificate-authority-data"},
+		{"kubeconfig ca private key", map[string]string{"kubeconfig": kubeconfig("    token: abc", "    certificate-authority-data: "+base64.StdEncoding.EncodeToString(pemBlock("PRIVATE KEY")))}, "", "certificate-authority-data"},
+		{"client key without cert", map[string]string{"kubeconfig": kubeconfig("    client-key-data: aGVsbG8=", "")}, "", "client-key-data"},
 		{"no current context", map[string]string{"kubeconfig": strings.Replace(kubeconfig("    token: abc", ""), "current-context: c", "", 1)}, "", "current-context"},
 	}
 	for _, c := range cases {

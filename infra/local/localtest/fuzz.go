@@ -1,8 +1,15 @@
 package localtest
 
 import (
+	"encoding/base64"
+	"encoding/json"
+	"maps"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"testing"
+
+	"github.com/envhub/envhub/shared/api"
 )
 
 // Users is every kind of caller, for fuzz targets to pick from.
@@ -29,4 +36,53 @@ func (e *Env) FuzzCall(t *testing.T, who uint8, action string, path map[string]s
 	if (r.Status == 200) != (r.Body["ret_code"] == float64(0)) {
 		t.Fatalf("%s: status %d with ret_code %v", action, r.Status, r.Body["ret_code"])
 	}
+}
+
+// The list targets forge next_tokens as the API issues them (api.Page.Info
+// for the same query): random input never matches a token's filter hash, so
+// only a forged token gets the continuation key it carries fuzzed.
+
+// FuzzTokenCall is FuzzCall on a list action with rawQuery's next_token
+// replaced by one continuing after `after`, issued for rawQuery's own
+// filters. rawQuery is sent as is when after is empty, and without a token
+// when its paging does not parse.
+func (e *Env) FuzzTokenCall(t *testing.T, who uint8, action, rawQuery, after string) {
+	t.Helper()
+	e.FuzzCall(t, who, action, nil, forgeToken(rawQuery, after), "")
+}
+
+func forgeToken(rawQuery, after string) string {
+	if after == "" {
+		return rawQuery
+	}
+	v, _ := url.ParseQuery(rawQuery)
+	v.Del("next_token")
+	r := httptest.NewRequest("GET", "/", nil)
+	r.URL.RawQuery = v.Encode()
+	q, err := api.ParseQuery(r, slices.Collect(maps.Keys(v))...)
+	if err != nil {
+		return v.Encode()
+	}
+	p, err := api.ParsePage(q)
+	if err != nil {
+		return v.Encode()
+	}
+	v.Set("next_token", p.Info(1, after, true).NextToken)
+	return v.Encode()
+}
+
+// IssuedAfter is the continuation key of a token the API issued: Alice's
+// first page of one item (she must see at least two).
+func (e *Env) IssuedAfter(f *testing.F, action string) string {
+	r := e.Call(Alice, action, Req{Query: url.Values{"page_size": {"1"}}})
+	OK(f, r)
+	tok, _ := r.Body["next_token"].(string)
+	var t struct {
+		After string `json:"a"`
+	}
+	data, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || json.Unmarshal(data, &t) != nil || t.After == "" {
+		f.Fatalf("%s: no token to learn from: %s", action, r.Raw)
+	}
+	return t.After
 }
