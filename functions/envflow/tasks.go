@@ -190,23 +190,7 @@ func (h *Handler) apply(ctx context.Context, in *Input, e *model.Environment) er
 	if err != nil {
 		return err
 	}
-	return h.step(ctx, in, in.Task, func(e *model.Environment) {
-		for _, r := range refs {
-			ref := model.AppliedRef{APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
-			if !containsRef(e.Applied, ref) {
-				e.Applied = append(e.Applied, ref)
-			}
-		}
-	})
-}
-
-func containsRef(refs []model.AppliedRef, r model.AppliedRef) bool {
-	for _, x := range refs {
-		if x == r {
-			return true
-		}
-	}
-	return false
+	return h.step(ctx, in, in.Task, func(e *model.Environment) { envctl.Record(e, refs) })
 }
 
 // checkFor is how long one check task watches readiness before handing

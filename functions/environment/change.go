@@ -38,13 +38,10 @@ func (h *Handler) update(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		_, err = h.Store.UpdateEnvironment(r.Context(), e.ID, "", func(e *model.Environment, _ *model.Operation) error {
-			if err := caller.Writable("project", &p.Record); err != nil {
-				return err
-			}
-			if e.OperationID != "" {
-				return api.Conflict("environment %s is busy with operation %s", e.Key, e.OperationID)
-			}
+		if err := caller.Writable("project", &p.Record); err != nil {
+			return err
+		}
+		set := func(e *model.Environment) {
 			if req.RegistryID != nil {
 				e.RegistryID = *req.RegistryID
 			}
@@ -52,6 +49,24 @@ func (h *Handler) update(k kind) api.HandlerFunc {
 				e.Name = *req.Name
 			}
 			e.UpdateBy = caller.Subject
+		}
+		if req.RegistryID != nil && *req.RegistryID != e.RegistryID {
+			// The registry secret and every service's imagePullSecrets follow.
+			next := *e
+			set(&next)
+			opID, err := h.reapply(r.Context(), caller, e, change{next: &next, services: func(int) bool { return true },
+				registry: true, input: "registry_id=" + *req.RegistryID, commit: set})
+			if err != nil {
+				return err
+			}
+			api.WriteJSON(w, started{"success", opID})
+			return nil
+		}
+		_, err = h.Store.UpdateEnvironment(r.Context(), e.ID, "", func(e *model.Environment, _ *model.Operation) error {
+			if e.OperationID != "" {
+				return api.Conflict("environment %s is busy with operation %s", e.Key, e.OperationID)
+			}
+			set(e)
 			return nil
 		})
 		if err != nil {

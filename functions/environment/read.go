@@ -2,6 +2,7 @@ package environment
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/cluster"
@@ -83,10 +84,19 @@ type GlobalVar struct {
 }
 
 // ServiceDetail is a service of an environment with its live status.
+// VariableKV is a service variable in the detail: every variable its
+// template defines, typed, with the value it renders with.
+type VariableKV struct {
+	Key       string `json:"key"`
+	Value     string `json:"value"`
+	Type      string `json:"type"`
+	UseGlobal bool   `json:"use_global_variable"`
+}
+
 type ServiceDetail struct {
 	Name       string            `json:"service_name"`
 	Containers []model.Container `json:"containers"`
-	Variables  []model.Setting   `json:"variable_kvs"`
+	Variables  []VariableKV      `json:"variable_kvs"`
 	Status     string            `json:"status"`
 	Type       string            `json:"type"`
 }
@@ -106,13 +116,17 @@ func (h *Handler) get(k kind) api.HandlerFunc {
 		d.Globals = globals(p, e)
 		live := h.liveServices(r, e)
 		unstable := false
-		for _, s := range e.Services {
+		templates, err := h.Ctl.Templates(r.Context(), e)
+		if err != nil {
+			templates = make([]*model.ServiceTemplate, len(e.Services)) // a service removed from the project: show what is stored
+		}
+		for i, s := range e.Services {
 			st := live[s.Name]
 			unstable = unstable || (st != "running" && st != "")
 			if st == "" {
 				st = "unknown"
 			}
-			d.Services = append(d.Services, ServiceDetail{s.Name, s.Containers, s.Variables, st, "k8s"})
+			d.Services = append(d.Services, ServiceDetail{s.Name, s.Containers, variables(templates[i], e, s), st, "k8s"})
 		}
 		if d.Status == model.EnvSuccess && unstable {
 			d.Status = "unstable"
@@ -165,4 +179,35 @@ func serviceStatus(name string, ws []cluster.Workload) string {
 		return "unstart"
 	}
 	return status
+}
+
+// variables merges a service's settings into its template's definitions:
+// defaults < the service's value < the global value where it uses one.
+func variables(t *model.ServiceTemplate, e *model.Environment, s model.EnvService) []VariableKV {
+	var defs []model.Var
+	if t != nil {
+		defs = t.Variables
+	}
+	out := []VariableKV{}
+	add := func(key, value, typ string) {
+		v := VariableKV{Key: key, Value: value, Type: typ}
+		if i := slices.IndexFunc(s.Variables, func(x model.Setting) bool { return x.Key == key }); i >= 0 {
+			v.Value, v.UseGlobal = s.Variables[i].Value, s.Variables[i].UseGlobal
+			if v.UseGlobal {
+				if g := slices.IndexFunc(e.Globals, func(g model.KV) bool { return g.Key == key }); g >= 0 {
+					v.Value = e.Globals[g].Value
+				}
+			}
+		}
+		out = append(out, v)
+	}
+	for _, d := range defs {
+		add(d.Key, d.Value, d.Type)
+	}
+	for _, x := range s.Variables {
+		if !slices.ContainsFunc(defs, func(d model.Var) bool { return d.Key == x.Key }) {
+			add(x.Key, "", "string")
+		}
+	}
+	return out
 }

@@ -98,36 +98,18 @@ func (h *Handler) updateVariables(k kind) api.HandlerFunc {
 		}
 		next := *e
 		next.Globals = merged
-		out, err := h.Ctl.Render(r.Context(), &next) // a value the services' templates refuse fails here, naming it
+		touched := map[string]bool{}
+		for key := range changed {
+			for _, name := range related(e, key) {
+				touched[name] = true
+			}
+		}
+		opID, err := h.reapply(r.Context(), caller, e, change{next: &next, services: func(i int) bool { return touched[e.Services[i].Name] },
+			input: "global_variables", commit: func(e *model.Environment) { e.Globals, e.UpdateBy = merged, caller.Subject }})
 		if err != nil {
 			return err
 		}
-		c, err := h.Ctl.Cluster(r.Context(), e.ClusterID)
-		if err != nil {
-			return err
-		}
-		for i, s := range e.Services {
-			touched := false
-			for key := range changed {
-				touched = touched || slices.Contains(related(e, key), s.Name)
-			}
-			if touched {
-				if _, err := c.ApplyObjects(r.Context(), e.Namespace, out.Services[i], nil); err != nil {
-					return err
-				}
-			}
-		}
-		_, err = h.Store.UpdateEnvironment(r.Context(), e.ID, "", func(e *model.Environment, _ *model.Operation) error {
-			if e.OperationID != "" {
-				return api.Conflict("environment %s is busy with operation %s", e.Key, e.OperationID)
-			}
-			e.Globals, e.UpdateBy = merged, caller.Subject
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		api.WriteSuccess(w)
+		api.WriteJSON(w, started{"success", opID})
 		return nil
 	}
 }

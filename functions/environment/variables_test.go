@@ -2,6 +2,7 @@ package environment_test
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -47,6 +48,17 @@ func TestGlobalVariables(t *testing.T) {
 	r = f.e.Call(lt.Alice, "GetEnvironment", lt.Req{Query: pk(), Path: path})
 	if g := r.Body["global_variables"].([]any)[0].(map[string]any); g["value"] != "1" {
 		t.Fatalf("stored globals %v", g)
+	}
+	// Each service shows its variables typed, with the values it renders with.
+	for _, s := range r.Body["services"].([]any) {
+		s := s.(map[string]any)
+		want := map[string]any{"key": "replicas", "value": "1", "type": "string", "use_global_variable": true}
+		if s["service_name"] == "worker" {
+			want["value"], want["use_global_variable"] = "3", false
+		}
+		if kvs := s["variable_kvs"].([]any); len(kvs) != 1 || !reflect.DeepEqual(kvs[0], want) {
+			t.Errorf("%v variable_kvs %v, want [%v]", s["service_name"], kvs, want)
+		}
 	}
 	_ = f.c.DeleteNamespace(ctx, "shop-env-vars", false)
 }

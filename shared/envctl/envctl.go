@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/envhub/envhub/shared/api"
@@ -30,6 +31,31 @@ type Deps struct {
 	Policy netguard.Policy
 }
 
+// Templates reads the service template of each of e's services, in order,
+// concurrently: an environment may hold many services.
+func (d Deps) Templates(ctx context.Context, e *model.Environment) ([]*model.ServiceTemplate, error) {
+	templates := make([]*model.ServiceTemplate, len(e.Services))
+	errs := make([]error, len(e.Services))
+	var wg sync.WaitGroup
+	for i, s := range e.Services {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			templates[i], errs[i] = d.Store.TemplateByName(ctx, e.ProjectID, s.Name)
+		}()
+	}
+	wg.Wait()
+	for i, s := range e.Services {
+		if errors.Is(errs[i], api.ErrNotFound) {
+			return nil, fmt.Errorf("%w: services: project %s has no service %q", api.ErrInvalid, e.ProjectKey, s.Name)
+		}
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+	}
+	return templates, nil
+}
+
 // Render renders every config and service of e; any error is a 400 naming
 // what is wrong, before anything touches the cluster.
 func (d Deps) Render(ctx context.Context, e *model.Environment) (*render.Output, error) {
@@ -43,25 +69,11 @@ func (d Deps) Render(ctx context.Context, e *model.Environment) (*render.Output,
 	for _, c := range e.Configs {
 		in.Configs = append(in.Configs, render.EnvConfig{Type: c.Type, YAML: c.YAML})
 	}
-	// Templates are read concurrently: an environment may hold many services.
-	templates := make([]*model.ServiceTemplate, len(e.Services))
-	errs := make([]error, len(e.Services))
-	var wg sync.WaitGroup
-	for i, s := range e.Services {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			templates[i], errs[i] = d.Store.TemplateByName(ctx, e.ProjectID, s.Name)
-		}()
+	templates, err := d.Templates(ctx, e)
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
 	for i, s := range e.Services {
-		if errs[i] != nil {
-			if errors.Is(errs[i], api.ErrNotFound) {
-				return nil, fmt.Errorf("%w: services: project %s has no service %q", api.ErrInvalid, e.ProjectKey, s.Name)
-			}
-			return nil, errs[i]
-		}
 		t := templates[i]
 		images := map[string]string{}
 		for _, c := range s.Containers {
@@ -121,4 +133,15 @@ func (d Deps) Cluster(ctx context.Context, clusterID string) (*cluster.Cluster, 
 	}
 	connections.Store(key, c)
 	return c, nil
+}
+
+// Record adds what an apply returned to the objects e remembers applying,
+// once each, so that deleting e removes them.
+func Record(e *model.Environment, refs []cluster.Ref) {
+	for _, r := range refs {
+		ref := model.AppliedRef{APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+		if !slices.Contains(e.Applied, ref) {
+			e.Applied = append(e.Applied, ref)
+		}
+	}
 }
