@@ -11,8 +11,8 @@ import (
 
 func seedPair(f *testing.F) (*lt.Env, string, string) {
 	e := lt.New(f)
-	env := newEnv(f, e, lt.Alice, "kubernetes", "https://k8s.example.com", "default", "public")
-	cred := newCred(f, e, lt.Alice, map[string]any{"name": "seed", "content": qcContent("AK", "SK")})
+	env := makeEnv(f, e, lt.Alice, "kubernetes", "https://k8s.example.com", "default", "public")
+	cred := makeCred(f, e, lt.Alice, with(qcBody("AK", "SK"), "name", "seed"))
 	return e, env, cred
 }
 

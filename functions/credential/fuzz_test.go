@@ -11,8 +11,8 @@ import (
 
 func FuzzDescribeRuntimeEnvCredentialsToken(f *testing.F) {
 	e := lt.New(f)
-	id := newCred(f, e, lt.Alice, map[string]any{"name": "seed1", "content": qcContent("AK1", "SK1")})
-	newCred(f, e, lt.Alice, map[string]any{"name": "seed2", "content": qcContent("AK2", "SK2")})
+	id := makeCred(f, e, lt.Alice, with(qcBody("AK1", "SK1"), "name", "seed1"))
+	makeCred(f, e, lt.Alice, with(qcBody("AK2", "SK2"), "name", "seed2"))
 	after := e.IssuedAfter(f, "DescribeRuntimeEnvCredentials")
 	f.Add(uint8(0), "page_size=1", after)
 	f.Add(uint8(2), "page_size=1&owner=alice&verbose=1", after)
