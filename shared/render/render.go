@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
-	"text/template/parse"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
@@ -46,61 +45,39 @@ var funcs = template.FuncMap{
 		b, err := yaml.Marshal(v)
 		return strings.TrimSuffix(string(b), "\n"), err
 	},
-	"indent":  func(n int, s string) string { return indent(n, s) },
-	"nindent": func(n int, s string) string { return "\n" + indent(n, s) },
-	"quote":   func(s any) string { return fmt.Sprintf("%q", fmt.Sprint(s)) },
+	"indent": indent,
+	"nindent": func(n int, s string) (string, error) {
+		out, err := indent(n, s)
+		return "\n" + out, err
+	},
+	"quote": func(s any) string { return fmt.Sprintf("%q", fmt.Sprint(s)) },
 }
 
-func indent(n int, s string) string {
+// indent refuses sizes past MaxOutput before allocating them.
+func indent(n int, s string) (string, error) {
+	if n < 0 || n > 1024 || n*(strings.Count(s, "\n")+1)+len(s) > MaxOutput {
+		return "", fmt.Errorf("indent %d of %d bytes is out of bounds", n, len(s))
+	}
 	pad := strings.Repeat(" ", n)
-	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
+	return pad + strings.ReplaceAll(s, "\n", "\n"+pad), nil
 }
 
 // MaxOutput bounds what one service may render, so a template cannot
 // exhaust a function's memory.
 const MaxOutput = 1 << 20
 
-// Parse parses a service template. Ranging over a number is refused: it
-// is the one way a template could loop without bound on its own.
+// Parse parses a service template, guarding every range (see guard.go).
 func Parse(service, text string) (*template.Template, error) {
-	t, err := template.New(service).Option("missingkey=error").Funcs(funcs).Parse(text)
+	t, err := template.New(service).Option("missingkey=error").Funcs(funcs).Funcs(rangeGuard()).Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("%s: template does not parse: %v", service, err)
 	}
 	for _, tt := range t.Templates() {
-		if tt.Tree != nil && rangesOverNumber(tt.Tree.Root) {
-			return nil, fmt.Errorf("%s: template ranges over a number, which is not allowed", service)
+		if tt.Tree != nil {
+			guardRanges(tt.Tree, tt.Tree.Root)
 		}
 	}
 	return t, nil
-}
-
-func rangesOverNumber(n parse.Node) bool {
-	switch n := n.(type) {
-	case *parse.ListNode:
-		if n == nil {
-			return false
-		}
-		for _, c := range n.Nodes {
-			if rangesOverNumber(c) {
-				return true
-			}
-		}
-	case *parse.RangeNode:
-		for _, cmd := range n.Pipe.Cmds {
-			for _, arg := range cmd.Args {
-				if _, ok := arg.(*parse.NumberNode); ok {
-					return true
-				}
-			}
-		}
-		return rangesOverNumber(n.List) || rangesOverNumber(n.ElseList)
-	case *parse.IfNode:
-		return rangesOverNumber(n.List) || rangesOverNumber(n.ElseList)
-	case *parse.WithNode:
-		return rangesOverNumber(n.List) || rangesOverNumber(n.ElseList)
-	}
-	return false
 }
 
 // limited is a buffer that refuses to grow past MaxOutput.

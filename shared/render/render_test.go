@@ -44,6 +44,9 @@ var webVars = []Var{
 	{Key: "resources", Value: "limits: {cpu: 100m}", Type: TypeYAML},
 }
 
+// hundreds is a YAML list of 200 items: ranging over it inside itself loops 40,200 times.
+var hundreds = "[" + strings.Repeat("1,", 199) + "1]"
+
 var scope = Scope{Product: "shop", EnvName: "dev", Namespace: "shop-env-dev"}
 
 func TestValidate(t *testing.T) {
@@ -56,8 +59,14 @@ func TestValidate(t *testing.T) {
 		says string
 	}{
 		"does not parse":       {"{{ .x ", nil, "does not parse"},
-		"ranges over a number": {"{{ range 1000000000 }}{{ end }}", nil, "ranges over a number"},
-		"nested range":         {"{{ if true }}{{ range $i := 99999999 }}x{{ end }}{{ end }}", nil, "ranges over a number"},
+		"ranges over a number": {"{{ range 1000000000 }}{{ end }}", nil, "range over int"},
+		"nested range":         {"{{ if true }}{{ range $i := 99999999 }}x{{ end }}{{ end }}", nil, "range over int"},
+		"number in a variable": {"{{ $n := 300000000 }}{{ range $n }}{{ end }}", nil, "range over int"},
+		"computed number":      {"{{ range len \"abcdef\" }}{{ end }}", nil, "range over int"},
+		"loops too often":      {"{{ range .l }}{{ range $.l }}{{ end }}{{ end }}", []Var{{Key: "l", Type: TypeYAML, Value: hundreds}}, "more than 10000 times"},
+		"range over a string":  {"{{ range .s }}{{ end }}", []Var{{Key: "s", Type: TypeString, Value: "abc"}}, "range over string"},
+		"huge indent":          {"a: {{ indent 2000000000 \"x\" }}", nil, "out of bounds"},
+		"negative indent":      {"a: {{ indent -1 \"x\" }}", nil, "out of bounds"},
 		"renders too much":     {"a: {{ printf \"%2000000d\" 1 }}", nil, "more than"},
 		"missing variable":     {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: {{ .nope }}}", nil, "nope"},
 		"no kind":              {"apiVersion: v1\nmetadata: {name: x}", nil, "kind"},
@@ -170,6 +179,45 @@ func TestEnvironmentReportsEveryError(t *testing.T) {
 	for _, part := range []string{"a: template does not parse", "service b", "debug", "env_configs[0]", "env_configs[1]", "exactly one Secret"} {
 		if !strings.Contains(err.Error(), part) {
 			t.Errorf("error does not report %q: %v", part, err)
+		}
+	}
+}
+
+// Ranges over lists and maps (with declarations, else branches and nested
+// templates) render as plain text/template would.
+func TestRangesOverListsAndMaps(t *testing.T) {
+	const text = `{{ define "port" }}- {containerPort: {{ . }}}{{ end }}apiVersion: v1
+kind: ConfigMap
+metadata: {name: r}
+data:
+  ports: |
+{{- range $i, $p := .ports }}
+    {{ $i }}={{ $p }}{{ end }}
+  labels: "{{ range $k, $v := .labels }}{{ $k }}:{{ $v }};{{ end }}"
+  none: "{{ range .empty }}x{{ else }}none{{ end }}"
+  nested: |
+{{- range .ports }}{{ range $.ports }}
+    {{ template "port" . }}{{ end }}{{ end }}
+`
+	vars := []Var{
+		{Key: "ports", Type: TypeYAML, Value: "[80, 443]"},
+		{Key: "labels", Type: TypeYAML, Value: "{a: x, b: z}"},
+		{Key: "empty", Type: TypeYAML, Value: "[]"},
+	}
+	values, err := Resolve(vars, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := Service(scope, "r", text, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _, _ := unstructured.NestedStringMap(objs[0].Object, "data")
+	want := map[string]string{"ports": "0=80\n1=443", "labels": "a:x;b:z;", "none": "none",
+		"nested": "- {containerPort: 80}\n- {containerPort: 443}\n- {containerPort: 80}\n- {containerPort: 443}"}
+	for k, v := range want {
+		if strings.TrimSpace(data[k]) != v {
+			t.Errorf("%s = %q, want %q", k, data[k], v)
 		}
 	}
 }
