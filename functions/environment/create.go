@@ -2,6 +2,7 @@ package environment
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
@@ -99,6 +100,9 @@ func (h *Handler) newEnvironment(r *http.Request, k kind, caller auth.Identity, 
 	}
 	if err := model.CheckKey("namespace", req.Namespace, 63); err != nil {
 		return nil, err
+	}
+	if req.Namespace == "default" || strings.HasPrefix(req.Namespace, "kube-") {
+		return nil, api.Invalid("namespace", "%s is a system namespace: environments get their own", req.Namespace)
 	}
 	if err := h.checkCluster(r, caller, req.ClusterID); err != nil {
 		return nil, err

@@ -81,9 +81,14 @@ func (f fixture) body(key string, services ...string) map[string]any {
 // wait polls an operation until it ends.
 func (f fixture) wait(t *testing.T, op string) map[string]any {
 	t.Helper()
+	return f.waitAs(t, lt.Alice, op)
+}
+
+func (f fixture) waitAs(t *testing.T, u lt.User, op string) map[string]any {
+	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
-		r := f.e.Call(lt.Alice, "GetOperation", lt.Req{Path: map[string]string{"operation_id": op}})
+		r := f.e.Call(u, "GetOperation", lt.Req{Path: map[string]string{"operation_id": op}})
 		if r.Status != 200 {
 			t.Fatalf("operation: %s", r.Raw)
 		}

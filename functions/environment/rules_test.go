@@ -32,23 +32,25 @@ func TestCreateRules(t *testing.T) {
 		status int
 		says   string
 	}{
-		"no env_key":       {lt.Alice, pk(), with("env_key", ""), 400, "env_key"},
-		"reserved env_key": {lt.Alice, pk(), with("env_key", "production"), 400, "reserved"},
-		"bad env_key":      {lt.Alice, pk(), with("env_key", "QA"), 400, "env_key"},
-		"no cluster":       {lt.Alice, pk(), with("cluster_id", ""), 400, "cluster_id"},
-		"unknown cluster":  {lt.Alice, pk(), with("cluster_id", "re-missing"), 400, "cluster_id"},
-		"bad namespace":    {lt.Alice, pk(), with("namespace", "Bad_NS"), 400, "namespace"},
-		"unknown service":  {lt.Alice, pk(), f.body("qa", "nope"), 400, "nope"},
-		"service twice":    {lt.Alice, pk(), f.body("qa", "web", "web"), 400, "twice"},
-		"bad config type":  {lt.Alice, pk(), with("env_configs", []map[string]any{{"common_env_cfg_type": "Route", "yaml_data": "a: b"}}), 400, "common_env_cfg_type"},
-		"config kind":      {lt.Alice, pk(), with("env_configs", []map[string]any{{"common_env_cfg_type": "Secret", "yaml_data": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}"}}), 400, "Secret"},
-		"missing global":   {lt.Alice, pk(), with("global_variables", nil), 400, "replicas"},
-		"bad registry":     {lt.Alice, pk(), with("registry_id", "rec-missing"), 400, "registry_id"},
-		"env_name on test": {lt.Alice, pk(), with("env_name", "x"), 400, "env_name"},
-		"unknown field":    {lt.Alice, pk(), with("colour", "red"), 400, "colour"},
-		"no project":       {lt.Alice, url.Values{"projectKey": {"nope"}}, f.body("qa", "web"), 404, "nope"},
-		"not the owner":    {lt.Bob, pk(), f.body("qa", "web"), 403, "project"},
-		"anonymous":        {lt.Anonymous, pk(), f.body("qa", "web"), 401, "unauthenticated"},
+		"no env_key":        {lt.Alice, pk(), with("env_key", ""), 400, "env_key"},
+		"reserved env_key":  {lt.Alice, pk(), with("env_key", "production"), 400, "reserved"},
+		"bad env_key":       {lt.Alice, pk(), with("env_key", "QA"), 400, "env_key"},
+		"no cluster":        {lt.Alice, pk(), with("cluster_id", ""), 400, "cluster_id"},
+		"unknown cluster":   {lt.Alice, pk(), with("cluster_id", "re-missing"), 400, "cluster_id"},
+		"bad namespace":     {lt.Alice, pk(), with("namespace", "Bad_NS"), 400, "namespace"},
+		"system namespace":  {lt.Alice, pk(), with("namespace", "kube-system"), 400, "system namespace"},
+		"default namespace": {lt.Alice, pk(), with("namespace", "default"), 400, "system namespace"},
+		"unknown service":   {lt.Alice, pk(), f.body("qa", "nope"), 400, "nope"},
+		"service twice":     {lt.Alice, pk(), f.body("qa", "web", "web"), 400, "twice"},
+		"bad config type":   {lt.Alice, pk(), with("env_configs", []map[string]any{{"common_env_cfg_type": "Route", "yaml_data": "a: b"}}), 400, "common_env_cfg_type"},
+		"config kind":       {lt.Alice, pk(), with("env_configs", []map[string]any{{"common_env_cfg_type": "Secret", "yaml_data": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}"}}), 400, "Secret"},
+		"missing global":    {lt.Alice, pk(), with("global_variables", nil), 400, "replicas"},
+		"bad registry":      {lt.Alice, pk(), with("registry_id", "rec-missing"), 400, "registry_id"},
+		"env_name on test":  {lt.Alice, pk(), with("env_name", "x"), 400, "env_name"},
+		"unknown field":     {lt.Alice, pk(), with("colour", "red"), 400, "colour"},
+		"no project":        {lt.Alice, url.Values{"projectKey": {"nope"}}, f.body("qa", "web"), 404, "nope"},
+		"not the owner":     {lt.Bob, pk(), f.body("qa", "web"), 403, "project"},
+		"anonymous":         {lt.Anonymous, pk(), f.body("qa", "web"), 401, "unauthenticated"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -114,4 +116,31 @@ func TestIdempotencyAndProduction(t *testing.T) {
 	failed(t, f.e.Call(lt.Alice, "GetOperation", lt.Req{Path: map[string]string{"operation_id": "bad"}}), 400, "operation_id")
 	// A project with environments cannot be deleted; without them it can.
 	_ = f.c.DeleteNamespace(t.Context(), "shop-env-prod", false)
+}
+
+// A namespace of a cluster belongs to one active environment: another
+// (here of another project) cannot take it, or delete it, until it is freed.
+func TestNamespaceBelongsToOneEnvironment(t *testing.T) {
+	f := setup(t)
+	success(t, f.e.Call(lt.Bob, "CreateProject", lt.Req{Body: map[string]any{"project_key": "bobs"}}))
+	success(t, f.e.Call(lt.Bob, "CreateServiceTemplate", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: map[string]any{"service_name": "web", "yaml": deployment, "variables": vars}}))
+	body := f.body("one", "web")
+	body["namespace"] = "shared-ns"
+	if done := f.wait(t, f.create(t, body)); done["status"] != "succeeded" {
+		t.Fatalf("create ended %v", done)
+	}
+	bobs := f.body("two", "web")
+	bobs["namespace"] = "shared-ns"
+	failed(t, f.e.Call(lt.Bob, "CreateEnvironment", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: bobs}), 409, "shared-ns")
+	r := f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"true"}}, Path: map[string]string{"envKey": "one"}})
+	success(t, r)
+	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
+		t.Fatalf("delete ended %v", done)
+	}
+	r = f.e.Call(lt.Bob, "CreateEnvironment", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: bobs})
+	success(t, r)
+	if done := f.waitAs(t, lt.Bob, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
+		t.Fatalf("create in the freed namespace ended %v", done)
+	}
+	_ = f.c.DeleteNamespace(t.Context(), "shared-ns", false)
 }

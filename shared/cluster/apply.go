@@ -101,11 +101,17 @@ func (c *Cluster) resource(u *unstructured.Unstructured, namespace string) (dyna
 		return nil, err
 	}
 	if m.Scope.Name() != meta.RESTScopeNameNamespace {
+		if namespace != "" {
+			return nil, api.Invalid("manifest", "%s %q is cluster-scoped: an environment holds only objects of its namespace %s", gvk.Kind, u.GetName(), namespace)
+		}
 		u.SetNamespace("")
 		return c.Dynamic.Resource(m.Resource), nil
 	}
-	if u.GetNamespace() == "" {
+	switch {
+	case u.GetNamespace() == "":
 		u.SetNamespace(namespace)
+	case namespace != "" && u.GetNamespace() != namespace:
+		return nil, api.Invalid("manifest", "%s %q names namespace %s: an environment holds only objects of its namespace %s", gvk.Kind, u.GetName(), u.GetNamespace(), namespace)
 	}
 	if u.GetNamespace() == "" {
 		return nil, api.Invalid("manifest", "%s %q needs a namespace", gvk.Kind, u.GetName())
@@ -125,8 +131,16 @@ func (c *Cluster) Apply(ctx context.Context, namespace string, manifest []byte, 
 	return c.ApplyObjects(ctx, namespace, objs, labels)
 }
 
-// ApplyObjects is Apply for decoded objects.
+// ApplyObjects is Apply for decoded objects. Given a namespace, every
+// object must live in it: cluster-scoped kinds and other namespaces are
+// refused (400) before anything is applied, so a tenant's template cannot
+// reach past its environment. Without one (operators' use) any object goes.
 func (c *Cluster) ApplyObjects(ctx context.Context, namespace string, objs []*unstructured.Unstructured, labels map[string]string) ([]Ref, error) {
+	for _, u := range objs {
+		if _, err := c.resource(u, namespace); err != nil {
+			return nil, err
+		}
+	}
 	var first, rest []*unstructured.Unstructured
 	for _, u := range objs {
 		MergeLabels(u, labels)

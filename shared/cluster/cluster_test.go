@@ -261,11 +261,13 @@ func TestApplyErrors(t *testing.T) {
 		want     error
 		says     string
 	}{
-		"not yaml":       {"a: [", api.ErrInvalid, "document 1"},
-		"no kind":        {"apiVersion: v1\nmetadata: {name: x}", api.ErrInvalid, "kind"},
-		"unknown kind":   {"apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: x}", api.ErrInvalid, "no kind"},
-		"invalid object": {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}", api.ErrInvalid, "Bad_Name"},
-		"invalid field":  {"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: c}}, spec: {containers: [{name: m, image: x}]}}}", api.ErrInvalid, "selector"},
+		"not yaml":        {"a: [", api.ErrInvalid, "document 1"},
+		"no kind":         {"apiVersion: v1\nmetadata: {name: x}", api.ErrInvalid, "kind"},
+		"unknown kind":    {"apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: x}", api.ErrInvalid, "no kind"},
+		"invalid object":  {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}", api.ErrInvalid, "Bad_Name"},
+		"cluster-scoped":  {"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: mine}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: User, name: me}]", api.ErrInvalid, "cluster-scoped"},
+		"other namespace": {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: kube-system}", api.ErrInvalid, "kube-system"},
+		"invalid field":   {"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: c}}, spec: {containers: [{name: m, image: x}]}}}", api.ErrInvalid, "selector"},
 	}
 	for name, tc := range cases {
 		_, err := c.Apply(ctx(t), ns, []byte(tc.manifest), nil)

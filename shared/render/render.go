@@ -112,6 +112,9 @@ func Service(scope Scope, service, text string, values map[string]any) ([]*unstr
 		return nil, fmt.Errorf("%s: renders no Kubernetes object", service)
 	}
 	for _, o := range objs {
+		if err := confined(scope, o); err != nil {
+			return nil, fmt.Errorf("%s: %w", service, err)
+		}
 		cluster.MergeLabels(o, scope.Labels(service))
 	}
 	return objs, nil
@@ -139,4 +142,22 @@ func joinErrs(errs []error) error {
 		return nil
 	}
 	return errors.Join(errs...)
+}
+
+// clusterScoped are the common kinds outside any namespace. The cluster
+// adapter refuses every cluster-scoped kind at apply; this catches the usual
+// ones when a template is saved.
+var clusterScoped = map[string]bool{"Namespace": true, "Node": true, "PersistentVolume": true, "ClusterRole": true,
+	"ClusterRoleBinding": true, "CustomResourceDefinition": true, "StorageClass": true, "PriorityClass": true,
+	"ValidatingWebhookConfiguration": true, "MutatingWebhookConfiguration": true, "APIService": true, "IngressClass": true}
+
+// confined refuses objects outside the environment's namespace.
+func confined(scope Scope, o *unstructured.Unstructured) error {
+	if clusterScoped[o.GetKind()] {
+		return fmt.Errorf("%w: %s %q is cluster-scoped: an environment holds only objects of its namespace", api.ErrInvalid, o.GetKind(), o.GetName())
+	}
+	if ns := o.GetNamespace(); ns != "" && ns != scope.Namespace {
+		return fmt.Errorf("%w: %s %q names namespace %s: use $Namespace$ or leave it out", api.ErrInvalid, o.GetKind(), o.GetName(), ns)
+	}
+	return nil
 }

@@ -65,6 +65,8 @@ func TestValidate(t *testing.T) {
 		"computed number":      {"{{ range len \"abcdef\" }}{{ end }}", nil, "range over int"},
 		"loops too often":      {"{{ range .l }}{{ range $.l }}{{ end }}{{ end }}", []Var{{Key: "l", Type: TypeYAML, Value: hundreds}}, "more than 10000 times"},
 		"range over a string":  {"{{ range .s }}{{ end }}", []Var{{Key: "s", Type: TypeString, Value: "abc"}}, "range over string"},
+		"cluster-scoped":       {"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: x}", nil, "cluster-scoped"},
+		"other namespace":      {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: kube-system}", nil, "kube-system"},
 		"huge indent":          {"a: {{ indent 2000000000 \"x\" }}", nil, "out of bounds"},
 		"negative indent":      {"a: {{ indent -1 \"x\" }}", nil, "out of bounds"},
 		"renders too much":     {"a: {{ printf \"%2000000d\" 1 }}", nil, "more than"},

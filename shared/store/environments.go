@@ -12,6 +12,10 @@ import (
 func envScope(projectID, key string) string  { return "env#" + projectID + "#" + key }
 func idemScope(projectID, key string) string { return "idem#" + projectID + "#" + key }
 
+// nsScope reserves a namespace of a cluster for one active environment:
+// two environments (of any project) never share, or delete, one namespace.
+func nsScope(clusterID, namespace string) string { return "ns#" + clusterID + "#" + namespace }
+
 // CreateEnvironment stores a new environment and its create operation in
 // one transaction with its project (whose count of environments it bumps),
 // the reservation of its key and, if given, of the idempotency key.
@@ -35,6 +39,7 @@ func (s *Store) CreateEnvironment(ctx context.Context, e *model.Environment, op 
 		}
 		t.put(s.table, it, 0, api.Conflict("environment %s already exists", e.ID))
 		t.reserve(s.table, envScope(p.ID, e.Key), e.ID, api.Conflict("env_key %q is already used in project %s", e.Key, p.Key))
+		t.reserve(s.table, nsScope(e.ClusterID, e.Namespace), e.ID, api.Conflict("namespace %s of cluster %s is used by another environment", e.Namespace, e.ClusterID))
 		t.count(model.KindEnvironment, &e.Record, 1)
 		return s.putOp(t, op, 0)
 	})
@@ -139,6 +144,7 @@ func (s *Store) UpdateEnvironment(ctx context.Context, id, opID string, fn func(
 		}
 		if e.Status == model.StatusDeleted && old.Status != model.StatusDeleted {
 			t.release(s.table, envScope(e.ProjectID, e.Key))
+			t.release(s.table, nsScope(e.ClusterID, e.Namespace))
 			if err := s.projectEnvGone(ctx, t, e.ProjectID); err != nil {
 				return err
 			}
