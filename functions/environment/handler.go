@@ -6,6 +6,7 @@ package environment
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 
 	"github.com/envhub/envhub/shared/api"
@@ -21,6 +22,8 @@ import (
 type Store interface {
 	envctl.Store
 	ProjectByKey(ctx context.Context, key string) (*model.Project, error)
+	GetProject(ctx context.Context, id string) (*model.Project, error)
+	GetEnvironment(ctx context.Context, id string) (*model.Environment, error)
 	CreateEnvironment(ctx context.Context, e *model.Environment, op *model.Operation, idempotencyKey string, check func(*model.Project) error) error
 	OperationByIdempotencyKey(ctx context.Context, projectID, key string) (*model.Operation, error)
 	EnvironmentByKey(ctx context.Context, projectID, key string) (*model.Environment, error)
@@ -178,7 +181,16 @@ func (h *Handler) getOperation(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if !caller.CanRead(op.Owner, op.Visibility) {
+	// Readable as its environment is: through the project as it is now.
+	e, err := h.Store.GetEnvironment(r.Context(), op.EnvironmentID)
+	if err != nil {
+		return notFoundAs(err, id)
+	}
+	p, err := h.Store.GetProject(r.Context(), e.ProjectID)
+	if err != nil {
+		return notFoundAs(err, id)
+	}
+	if !caller.CanRead(p.Owner, p.Visibility) {
 		return api.NotFound("operation", id)
 	}
 	out := map[string]any{"operation_id": op.ID, "kind": op.Kind, "status": op.State, "steps": nonNil(op.Steps),
@@ -190,9 +202,17 @@ func (h *Handler) getOperation(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func nonNil(s []string) []string {
+// notFoundAs reports a missing environment or project as the operation missing.
+func notFoundAs(err error, opID string) error {
+	if errors.Is(err, api.ErrNotFound) {
+		return api.NotFound("operation", opID)
+	}
+	return err
+}
+
+func nonNil[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }

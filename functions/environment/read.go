@@ -33,20 +33,31 @@ func (h *Handler) list(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if page.Number == 1 && q.Strings("page_size") == nil {
-			page.Size = 100 // the spec lists environments without paging
+		// The spec lists environments without paging: without page_number
+		// every one is listed; with it, pages of page_size (default 100).
+		all := q.Strings("page_number") == nil && q.Strings("next_token") == nil
+		if q.Strings("page_size") == nil {
+			page.Size = 100
 		}
 		p, err := h.project(r.Context(), caller, q)
 		if err != nil {
 			return err
 		}
-		envs, _, err := h.Store.ListEnvironments(r.Context(), p.ID, k.envType, page)
-		if err != nil {
-			return err
+		var envs []model.Environment
+		for {
+			got, res, err := h.Store.ListEnvironments(r.Context(), p.ID, k.envType, page)
+			if err != nil {
+				return err
+			}
+			envs = append(envs, got...)
+			if !all || !res.More {
+				break
+			}
+			page.After, page.Number = res.Last, page.Number+1
 		}
 		out := make([]ListItem, len(envs))
 		for i, e := range envs {
-			out[i] = ListItem{e.Key, e.Key, e.ClusterID, e.Namespace, e.Type == model.EnvProduction, e.RegistryID, e.State, e.UpdateBy, e.StatusTime.Unix()}
+			out[i] = ListItem{e.Key, e.Key, e.ClusterID, e.Namespace, e.Type == model.EnvProduction, e.RegistryID, e.State, e.UpdateBy, e.Updated().Unix()}
 			if e.Type == model.EnvProduction {
 				out[i].EnvName = e.Name
 			}
@@ -111,7 +122,7 @@ func (h *Handler) get(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		d := Detail{ProjectKey: e.ProjectKey, EnvKey: e.Key, EnvName: e.Name, UpdateBy: e.UpdateBy, UpdateTime: e.StatusTime.Unix(),
+		d := Detail{ProjectKey: e.ProjectKey, EnvKey: e.Key, EnvName: e.Name, UpdateBy: e.UpdateBy, UpdateTime: e.Updated().Unix(),
 			ClusterID: e.ClusterID, Namespace: e.Namespace, RegistryID: e.RegistryID, Status: e.State, Reason: e.Reason, OperationID: e.OperationID}
 		d.Globals = globals(p, e)
 		live := h.liveServices(r, e)
@@ -120,13 +131,14 @@ func (h *Handler) get(k kind) api.HandlerFunc {
 		if err != nil {
 			templates = make([]*model.ServiceTemplate, len(e.Services)) // a service removed from the project: show what is stored
 		}
+		d.Services = []ServiceDetail{}
 		for i, s := range e.Services {
 			st := live[s.Name]
 			unstable = unstable || (st != "running" && st != "")
 			if st == "" {
 				st = "unknown"
 			}
-			d.Services = append(d.Services, ServiceDetail{s.Name, s.Containers, variables(templates[i], e, s), st, "k8s"})
+			d.Services = append(d.Services, ServiceDetail{s.Name, nonNil(s.Containers), variables(templates[i], e, s), st, "k8s"})
 		}
 		if d.Status == model.EnvSuccess && unstable {
 			d.Status = "unstable"

@@ -1,11 +1,13 @@
 package environment_test
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
 
 	lt "github.com/envhub/envhub/infra/local/localtest"
+	"github.com/envhub/envhub/shared/model"
 )
 
 func failed(t *testing.T, r lt.Response, status int, says string) {
@@ -126,7 +128,8 @@ func TestNamespaceBelongsToOneEnvironment(t *testing.T) {
 	success(t, f.e.Call(lt.Bob, "CreateServiceTemplate", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: map[string]any{"service_name": "web", "yaml": deployment, "variables": vars}}))
 	body := f.body("one", "web")
 	body["namespace"] = "shared-ns"
-	if done := f.wait(t, f.create(t, body)); done["status"] != "succeeded" {
+	aliceOp := f.create(t, body)
+	if done := f.wait(t, aliceOp); done["status"] != "succeeded" {
 		t.Fatalf("create ended %v", done)
 	}
 	bobs := f.body("two", "web")
@@ -142,5 +145,49 @@ func TestNamespaceBelongsToOneEnvironment(t *testing.T) {
 	if done := f.waitAs(t, lt.Bob, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
 		t.Fatalf("create in the freed namespace ended %v", done)
 	}
+	// Operations are read as their environment is, through the project as it is now.
+	bobsOp := r.Body["operation_id"].(string)
+	opPath := func(id string) lt.Req { return lt.Req{Path: map[string]string{"operation_id": id}} }
+	failed(t, f.e.Call(lt.Alice, "GetOperation", opPath(bobsOp)), 404, bobsOp)
+	if r := f.e.Call(lt.Admin, "GetOperation", opPath(bobsOp)); r.Status != 200 {
+		t.Fatalf("admin reads: %s", r.Raw)
+	}
+	if r := f.e.Call(lt.Bob, "GetOperation", opPath(aliceOp)); r.Status != 200 {
+		t.Fatalf("bob reads an operation of a public project: %s", r.Raw)
+	}
+	success(t, f.e.Call(lt.Alice, "UpdateProject", lt.Req{Query: pk(), Body: map[string]any{"visibility": "private"}}))
+	failed(t, f.e.Call(lt.Bob, "GetOperation", opPath(aliceOp)), 404, aliceOp)
 	_ = f.c.DeleteNamespace(t.Context(), "shared-ns", false)
+}
+
+// The environment list is not paged unless asked: a project's 105
+// environments are all listed; page_number and page_size still page.
+func TestListsEveryEnvironment(t *testing.T) {
+	e := lt.New(t)
+	success(t, e.Call(lt.Alice, "CreateProject", lt.Req{Body: map[string]any{"project_key": "shop"}}))
+	p, err := e.Deps.Store.ProjectByKey(t.Context(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 105 {
+		key := fmt.Sprintf("env%d", i)
+		env := &model.Environment{Record: model.Record{ID: model.NewID(model.KindEnvironment), Owner: "alice"},
+			ProjectID: p.ID, ProjectKey: "shop", Key: key, Type: model.EnvTest, ClusterID: "re-x", Namespace: key, State: model.EnvSuccess}
+		op := &model.Operation{Record: model.Record{ID: model.NewID(model.KindOperation)}, Kind: "create", EnvironmentID: env.ID, State: model.OpSucceeded}
+		if err := e.Deps.Store.CreateEnvironment(t.Context(), env, op, "", func(*model.Project) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		q    url.Values
+		want int
+	}{
+		{pk(), 105},
+		{url.Values{"projectKey": {"shop"}, "page_number": {"2"}}, 5},
+		{url.Values{"projectKey": {"shop"}, "page_number": {"2"}, "page_size": {"50"}}, 50},
+	} {
+		if r := e.Call(lt.Alice, "ListEnvironments", lt.Req{Query: c.q}); r.Status != 200 || len(r.List) != c.want {
+			t.Errorf("%v: %d items (%d), want %d", c.q, len(r.List), r.Status, c.want)
+		}
+	}
 }

@@ -68,7 +68,7 @@ func viewProject(p *model.Project) ProjectView {
 		vars = []model.Var{}
 	}
 	return ProjectView{p.Key, p.Name, p.Description, p.Visibility, p.Owner, vars, p.Services,
-		p.CreateTime.Unix(), p.StatusTime.Unix(), p.Version}
+		p.CreateTime.Unix(), p.Updated().Unix(), p.Version}
 }
 
 // CreateProjectRequest is the create body.

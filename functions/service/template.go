@@ -25,7 +25,7 @@ func viewTemplate(p *model.Project, st *model.ServiceTemplate) TemplateView {
 	if vars == nil {
 		vars = []model.Var{}
 	}
-	return TemplateView{st.Name, p.Key, st.YAML, vars, st.CreateTime.Unix(), st.StatusTime.Unix(), st.Version}
+	return TemplateView{st.Name, p.Key, st.YAML, vars, st.CreateTime.Unix(), st.Updated().Unix(), st.Version}
 }
 
 // CreateTemplateRequest is the create body.

@@ -40,7 +40,17 @@ type Record struct {
 	Status     string    `dynamodbav:"status"`
 	CreateTime time.Time `dynamodbav:"create_time"`
 	StatusTime time.Time `dynamodbav:"status_time"`
+	UpdateTime time.Time `dynamodbav:"update_time,omitempty"` // any change, status included
 	Version    int64     `dynamodbav:"version"`
+}
+
+// Updated is when the record last changed (records from before
+// update_time was kept fall back to their status time).
+func (r Record) Updated() time.Time {
+	if r.UpdateTime.IsZero() {
+		return r.StatusTime
+	}
+	return r.UpdateTime
 }
 
 // RuntimeEnv is a registered cluster or cloud zone.

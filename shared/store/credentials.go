@@ -64,7 +64,7 @@ func (s *Store) putCredential(t *txn, c, old *model.Credential) error {
 	if c.Status != old.Status {
 		c.StatusTime = s.now()
 	}
-	c.Version = old.Version + 1
+	s.bump(&c.Record, old.Version)
 	it, err := item(model.KindCredential, c, &c.Record, c.Name, "")
 	if err != nil {
 		return err

@@ -126,7 +126,7 @@ func (s *Store) UpdateEnvironment(ctx context.Context, id, opID string, fn func(
 		if e.Status != old.Status {
 			e.StatusTime = s.now()
 		}
-		e.Version = old.Version + 1
+		s.bump(&e.Record, old.Version)
 		it, err := item(model.KindEnvironment, &e, &e.Record, e.Key, e.ProjectID)
 		if err != nil {
 			return err
@@ -185,7 +185,8 @@ func (s *Store) StartOperation(ctx context.Context, envID string, op *model.Oper
 		if err := fn(&e); err != nil {
 			return err
 		}
-		e.OperationID, e.Version = op.ID, old.Version+1
+		e.OperationID = op.ID
+		s.bump(&e.Record, old.Version)
 		op.Owner, op.Visibility = e.Owner, e.Visibility
 		t := &txn{}
 		it, err := item(model.KindEnvironment, &e, &e.Record, e.Key, e.ProjectID)

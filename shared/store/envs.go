@@ -25,7 +25,12 @@ func (s *Store) CreateEnv(ctx context.Context, e *model.RuntimeEnv) error {
 
 func (s *Store) stamp(r *model.Record) {
 	now := s.now()
-	r.CreateTime, r.StatusTime, r.Status, r.Version = now, now, model.StatusActive, 1
+	r.CreateTime, r.StatusTime, r.UpdateTime, r.Status, r.Version = now, now, now, model.StatusActive, 1
+}
+
+// bump is what every change of a record does: the next version, now.
+func (s *Store) bump(r *model.Record, prev int64) {
+	r.Version, r.UpdateTime = prev+1, s.now()
 }
 
 // GetEnv reads a runtime env, deleted ones included.
@@ -64,7 +69,7 @@ func (s *Store) mutateEnv(ctx context.Context, id string, fn func(*model.Runtime
 				e.Labels = nil
 			}
 		}
-		e.Version = old.Version + 1
+		s.bump(&e.Record, old.Version)
 		it, err := item(model.KindEnv, &e, &e.Record, e.Name, "")
 		if err != nil {
 			return err
@@ -102,7 +107,8 @@ func (s *Store) followEnv(ctx context.Context, t *txn, old, e *model.RuntimeEnv)
 			return err
 		}
 		prev := l.Record
-		l.Owner, l.Visibility, l.Version = e.Owner, e.Visibility, l.Version+1
+		l.Owner, l.Visibility = e.Owner, e.Visibility
+		s.bump(&l.Record, l.Version)
 		if e.Status != old.Status {
 			l.Status, l.StatusTime = e.Status, e.StatusTime
 		}

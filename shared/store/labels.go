@@ -86,7 +86,7 @@ func (s *Store) UpdateLabel(ctx context.Context, id string, fn func(*model.Runti
 		if l.Status != old.Status {
 			l.StatusTime = s.now()
 		}
-		l.Version = old.Version + 1
+		s.bump(&l.Record, old.Version)
 		if l.Status == model.StatusDeleted {
 			delete(e.Labels, l.ID)
 		} else {

@@ -75,6 +75,15 @@ func (s *Store) ProjectByKey(ctx context.Context, key string) (*model.Project, e
 	return &p, nil
 }
 
+// GetProject reads a project by id, deleted ones included.
+func (s *Store) GetProject(ctx context.Context, id string) (*model.Project, error) {
+	var p model.Project
+	if err := s.get(ctx, model.KindProject, id, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
 // UpdateProject applies fn under a version check with retries; deleting
 // (fn setting the status) releases the key in the same transaction.
 func (s *Store) UpdateProject(ctx context.Context, id string, fn func(*model.Project) error) (*model.Project, error) {
@@ -108,7 +117,7 @@ func (s *Store) putProject(t *txn, p, old *model.Project) error {
 	if p.Status != old.Status {
 		p.StatusTime = s.now()
 	}
-	p.Version = old.Version + 1
+	s.bump(&p.Record, old.Version)
 	it, err := item(model.KindProject, p, &p.Record, p.Name, "")
 	if err != nil {
 		return err

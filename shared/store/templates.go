@@ -85,7 +85,7 @@ func (s *Store) UpdateTemplate(ctx context.Context, st *model.ServiceTemplate, f
 			p.Services--
 			t.release(s.table, templateScope(p.ID, old.Name))
 		}
-		next.Version = old.Version + 1
+		s.bump(&next.Record, old.Version)
 		it, err := item(model.KindTemplate, &next, &next.Record, next.Name, next.ProjectID)
 		if err != nil {
 			return err
