@@ -51,23 +51,23 @@ func BenchmarkCreate20Services(b *testing.B) {
 	ctx := context.Background()
 	const rounds = 5
 	var api, direct []time.Duration
-	for r := 0; r < rounds; r++ {
-		key := fmt.Sprintf("b%d", r)
+	viaAPI := func(key string) time.Duration {
 		start := time.Now()
 		resp := f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: f.body(key, names...)})
 		success(b, resp)
 		if done := f.waitTB(b, resp.Body["operation_id"].(string), 50*time.Millisecond); done["status"] != "succeeded" {
 			b.Fatalf("create ended %v", done)
 		}
-		api = append(api, time.Since(start))
-
-		// The same environment, applied directly: render, namespace, apply, poll readiness.
+		return time.Since(start)
+	}
+	// The same environment, applied directly: render, namespace, apply, poll readiness.
+	directly := func(key string) time.Duration {
 		e := &model.Environment{ProjectID: f.projectID(b), ProjectKey: "shop", Key: "d" + key, Namespace: "shop-env-d" + key}
 		for _, s := range f.body(key, names...)["services"].([]map[string]any) {
 			e.Services = append(e.Services, model.EnvService{Name: s["service_name"].(string), Variables: []model.Setting{{Key: "replicas", UseGlobal: true}}})
 		}
 		e.Globals = []model.KV{{Key: "replicas", Value: "2"}}
-		start = time.Now()
+		start := time.Now()
 		out, err := ctl.Render(ctx, e)
 		if err != nil {
 			b.Fatal(err)
@@ -99,9 +99,27 @@ func BenchmarkCreate20Services(b *testing.B) {
 				time.Sleep(50 * time.Millisecond)
 			}
 		}
-		direct = append(direct, time.Since(start))
-		for _, ns := range []string{"shop-env-" + key, e.Namespace} {
-			_ = c.DeleteNamespace(ctx, ns, false)
+		return time.Since(start)
+	}
+	c, err := ctl.Cluster(ctx, f.clusterID)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for r := 0; r < rounds; r++ {
+		key := fmt.Sprintf("b%d", r)
+		// Each side goes first in turn, and each round starts once the last
+		// one's namespaces are gone: neither side runs beside the other's cleanup.
+		if r%2 == 0 {
+			api = append(api, viaAPI(key))
+			direct = append(direct, directly(key))
+		} else {
+			direct = append(direct, directly(key))
+			api = append(api, viaAPI(key))
+		}
+		for _, ns := range []string{"shop-env-" + key, "shop-env-d" + key} {
+			if err := c.DeleteNamespace(ctx, ns, true); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 	slices.Sort(api)
