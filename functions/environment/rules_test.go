@@ -163,8 +163,8 @@ func TestNamespaceBelongsToOneEnvironment(t *testing.T) {
 // The environment list is not paged unless asked: a project's 105
 // environments are all listed; page_number and page_size still page.
 func TestListsEveryEnvironment(t *testing.T) {
-	e := lt.New(t)
-	success(t, e.Call(lt.Alice, "CreateProject", lt.Req{Body: map[string]any{"project_key": "shop"}}))
+	f := setup(t)
+	e := f.e
 	p, err := e.Deps.Store.ProjectByKey(t.Context(), "shop")
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +172,7 @@ func TestListsEveryEnvironment(t *testing.T) {
 	for i := range 105 {
 		key := fmt.Sprintf("env%d", i)
 		env := &model.Environment{Record: model.Record{ID: model.NewID(model.KindEnvironment), Owner: "alice"},
-			ProjectID: p.ID, ProjectKey: "shop", Key: key, Type: model.EnvTest, ClusterID: "re-x", Namespace: key, State: model.EnvSuccess}
+			ProjectID: p.ID, ProjectKey: "shop", Key: key, Type: model.EnvTest, ClusterID: f.clusterID, Namespace: key, State: model.EnvSuccess}
 		op := &model.Operation{Record: model.Record{ID: model.NewID(model.KindOperation)}, Kind: "create", EnvironmentID: env.ID, State: model.OpSucceeded}
 		if err := e.Deps.Store.CreateEnvironment(t.Context(), env, op, "", func(*model.Project) error { return nil }); err != nil {
 			t.Fatal(err)

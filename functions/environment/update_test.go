@@ -2,6 +2,7 @@ package environment_test
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -119,4 +120,31 @@ func TestVariablesUpdateRefusedByCluster(t *testing.T) {
 		t.Fatalf("after retry: %s", d.Raw)
 	}
 	_ = f.c.DeleteNamespace(t.Context(), ns, false)
+}
+
+// A cluster keeps its credential while environments live on it: detaching
+// it would leave them impossible to operate or delete.
+func TestClusterInUseKeepsItsCredential(t *testing.T) {
+	f := setup(t)
+	env, err := f.e.Deps.Store.GetEnv(t.Context(), f.clusterID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	detach := func() lt.Response {
+		return f.e.Call(lt.Admin, "DetachCredentialFromRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": f.clusterID, "runtime_env_credential_id": env.CredentialID}})
+	}
+	if done := f.wait(t, f.create(t, f.body("inuse", "web"))); done["status"] != "succeeded" {
+		t.Fatalf("create ended %v", done)
+	}
+	if r := detach(); r.Status != 409 || !strings.Contains(r.Raw, "serves environments") {
+		t.Fatalf("detach under an environment: %d %s", r.Status, r.Raw)
+	}
+	r := f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"true"}}, Path: map[string]string{"envKey": "inuse"}})
+	success(t, r)
+	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
+		t.Fatalf("delete ended %v", done)
+	}
+	lt.OK(t, detach())
+	// Without a credential the cluster takes no new environment.
+	failed(t, f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: f.body("later", "web")}), 400, "no credential attached")
 }

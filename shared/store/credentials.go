@@ -101,6 +101,7 @@ func (s *Store) link(ctx context.Context, envID, credID string, attach bool, che
 			e.CredentialID = c.ID
 			c.RuntimeEnvIDs = append(c.RuntimeEnvIDs, e.ID)
 		} else {
+			t.unused(s.table, e.ID, api.Conflict("runtime env %s serves environments: delete them before detaching its credential", e.ID))
 			e.CredentialID = ""
 			c.RuntimeEnvIDs = slices.DeleteFunc(c.RuntimeEnvIDs, func(id string) bool { return id == e.ID })
 		}

@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/model"
@@ -41,6 +43,15 @@ func (s *Store) CreateEnvironment(ctx context.Context, e *model.Environment, op 
 		t.reserve(s.table, envScope(p.ID, e.Key), e.ID, api.Conflict("env_key %q is already used in project %s", e.Key, p.Key))
 		t.reserve(s.table, nsScope(e.ClusterID, e.Namespace), e.ID, api.Conflict("namespace %s of cluster %s is used by another environment", e.Namespace, e.ClusterID))
 		t.count(model.KindEnvironment, &e.Record, 1)
+		// The cluster must still be usable when this commits: a credential
+		// detach in between would otherwise strand the environment.
+		t.add(types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: aws.String(s.table), Key: recordKey(model.KindEnv, e.ClusterID),
+			ConditionExpression:       aws.String("#st = :active AND attribute_exists(credential_id)"),
+			ExpressionAttributeNames:  map[string]string{"#st": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":active": &types.AttributeValueMemberS{Value: model.StatusActive}},
+		}}, api.Conflict("cluster_id: runtime env %s is deleted or has no credential attached", e.ClusterID))
+		t.bump(usesOf(e.ClusterID), 1)
 		return s.putOp(t, op, 0)
 	})
 }
@@ -145,6 +156,7 @@ func (s *Store) UpdateEnvironment(ctx context.Context, id, opID string, fn func(
 		if e.Status == model.StatusDeleted && old.Status != model.StatusDeleted {
 			t.release(s.table, envScope(e.ProjectID, e.Key))
 			t.release(s.table, nsScope(e.ClusterID, e.Namespace))
+			t.bump(usesOf(e.ClusterID), -1)
 			if err := s.projectEnvGone(ctx, t, e.ProjectID); err != nil {
 				return err
 			}

@@ -48,15 +48,34 @@ func (t *txn) add(it types.TransactWriteItem, onFail error) {
 
 // count adds delta to every counter of a record's partitions.
 func (t *txn) count(kind string, r *model.Record, delta int) {
+	for _, c := range partitionsOf(kind, r.Status, r.Owner, r.Visibility).counters {
+		t.bump(c, delta)
+	}
+}
+
+// bump adds delta to one counter.
+func (t *txn) bump(counter string, delta int) {
 	if t.deltas == nil {
 		t.deltas = map[string]int{}
 	}
-	for _, c := range partitionsOf(kind, r.Status, r.Owner, r.Visibility).counters {
-		if _, ok := t.deltas[c]; !ok {
-			t.order = append(t.order, c)
-		}
-		t.deltas[c] += delta
+	if _, ok := t.deltas[counter]; !ok {
+		t.order = append(t.order, counter)
 	}
+	t.deltas[counter] += delta
+}
+
+// usesOf counts the active environments on a runtime env: its credential
+// cannot be detached (nor, then, the env deleted) while any remain.
+func usesOf(runtimeEnvID string) string { return "uses|" + runtimeEnvID }
+
+// unused refuses the transaction while environments use the runtime env
+// (records from before the count was kept count as none).
+func (t *txn) unused(table, runtimeEnvID string, inUse error) {
+	t.add(types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName: aws.String(table), Key: counterKey(usesOf(runtimeEnvID)),
+		ConditionExpression:       aws.String("attribute_not_exists(n) OR n <= :zero"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0)},
+	}}, inUse)
 }
 
 // put writes a record: create when prev is 0 (must not exist), else replace
