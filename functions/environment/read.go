@@ -94,7 +94,6 @@ type GlobalVar struct {
 	RelatedServices []string `json:"related_services"`
 }
 
-// ServiceDetail is a service of an environment with its live status.
 // VariableKV is a service variable in the detail: every variable its
 // template defines, typed, with the value it renders with.
 type VariableKV struct {
@@ -104,6 +103,7 @@ type VariableKV struct {
 	UseGlobal bool   `json:"use_global_variable"`
 }
 
+// ServiceDetail is a service of an environment with its live status.
 type ServiceDetail struct {
 	Name       string            `json:"service_name"`
 	Containers []model.Container `json:"containers"`
@@ -193,32 +193,33 @@ func serviceStatus(name string, ws []cluster.Workload) string {
 	return status
 }
 
-// variables merges a service's settings into its template's definitions:
-// defaults < the service's value < the global value where it uses one.
+// variables lists a service's variables as its template defines them, with
+// the value each renders with (render.Value); settings the template does not
+// define (it changed since) are shown as stored.
 func variables(t *model.ServiceTemplate, e *model.Environment, s model.EnvService) []VariableKV {
 	var defs []model.Var
 	if t != nil {
 		defs = t.Variables
 	}
+	globals := map[string]string{}
+	for _, g := range e.Globals {
+		globals[g.Key] = g.Value
+	}
 	out := []VariableKV{}
-	add := func(key, value, typ string) {
-		v := VariableKV{Key: key, Value: value, Type: typ}
-		if i := slices.IndexFunc(s.Variables, func(x model.Setting) bool { return x.Key == key }); i >= 0 {
-			v.Value, v.UseGlobal = s.Variables[i].Value, s.Variables[i].UseGlobal
-			if v.UseGlobal {
-				if g := slices.IndexFunc(e.Globals, func(g model.KV) bool { return g.Key == key }); g >= 0 {
-					v.Value = e.Globals[g].Value
-				}
-			}
+	add := func(d model.Var) {
+		var setting *model.Setting
+		if i := slices.IndexFunc(s.Variables, func(x model.Setting) bool { return x.Key == d.Key }); i >= 0 {
+			setting = &s.Variables[i]
 		}
-		out = append(out, v)
+		value, _ := render.Value(d, setting, globals)
+		out = append(out, VariableKV{Key: d.Key, Value: value, Type: d.Type, UseGlobal: setting != nil && setting.UseGlobal})
 	}
 	for _, d := range defs {
-		add(d.Key, d.Value, d.Type)
+		add(d)
 	}
 	for _, x := range s.Variables {
 		if !slices.ContainsFunc(defs, func(d model.Var) bool { return d.Key == x.Key }) {
-			add(x.Key, "", "string")
+			add(model.Var{Key: x.Key, Type: "string"})
 		}
 	}
 	return out

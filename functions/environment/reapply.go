@@ -62,7 +62,7 @@ func (h *Handler) reapply(ctx context.Context, caller auth.Identity, e *model.En
 		}
 		ch.commit(cur)
 		cur.State, cur.Reason, op.State = model.EnvSuccess, "", model.OpSucceeded
-		if ch.next.RegistryID == "" {
+		if ch.registry && ch.next.RegistryID == "" {
 			cur.Applied = withoutRegistrySecret(cur.Applied, e.Namespace)
 		}
 		op.Steps = append(op.Steps, "succeed")

@@ -88,6 +88,23 @@ func typed(v Var, raw string) (any, error) {
 // Setting is one environment-level value for a service variable.
 type Setting = model.Setting
 
+// Value is one variable's raw value by precedence: the template default,
+// overridden by the env service's setting (nil when none), overridden by
+// the env's global variable of the same key where the setting asks for it.
+// ok is false when that global is missing; raw is then the setting's own.
+func Value(v Var, setting *Setting, globals map[string]string) (raw string, ok bool) {
+	if setting == nil {
+		return v.Value, true
+	}
+	if !setting.UseGlobal {
+		return setting.Value, true
+	}
+	if g, ok := globals[v.Key]; ok {
+		return g, true
+	}
+	return setting.Value, false
+}
+
 // Resolve gives every variable its value: the template default, overridden
 // by the env service's setting, overridden by the env's global variable of
 // the same key where the setting asks for it. Values are checked by type.
@@ -99,17 +116,14 @@ func Resolve(vars []Var, settings []Setting, globals map[string]string) (map[str
 	out := make(map[string]any, len(vars))
 	var errs []error
 	for _, v := range vars {
-		raw := v.Value
+		var setting *Setting
 		if s, ok := byKey[v.Key]; ok {
-			raw = s.Value
-			if s.UseGlobal {
-				g, ok := globals[v.Key]
-				if !ok {
-					errs = append(errs, fmt.Errorf("%s: uses global variable %q, which the environment does not define", v.Key, v.Key))
-					continue
-				}
-				raw = g
-			}
+			setting = &s
+		}
+		raw, ok := Value(v, setting, globals)
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: uses global variable %q, which the environment does not define", v.Key, v.Key))
+			continue
 		}
 		val, err := typed(v, raw)
 		if err != nil {

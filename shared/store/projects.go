@@ -68,11 +68,7 @@ func (s *Store) ProjectByKey(ctx context.Context, key string) (*model.Project, e
 	if err != nil {
 		return nil, err
 	}
-	var p model.Project
-	if err := s.get(ctx, model.KindProject, id, &p); err != nil {
-		return nil, err
-	}
-	return &p, nil
+	return s.GetProject(ctx, id)
 }
 
 // GetProject reads a project by id, deleted ones included.
