@@ -7,6 +7,7 @@ import (
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 )
 
@@ -14,7 +15,7 @@ type attachResponse struct{ api.Meta }
 
 // link reads both path ids; the caller must be able to change the env and own the credential.
 func linkIDs(r *http.Request) (envID, credID string, err error) {
-	if envID, err = api.PathID(r, "runtime_env_id", model.IDPrefix(model.KindEnv)); err != nil {
+	if envID, err = api.PathID(r, "runtime_env_id", model.IDPrefix(model.KindRuntimeEnv)); err != nil {
 		return
 	}
 	if credID, err = api.PathID(r, "runtime_env_credential_id", model.IDPrefix(model.KindCredential)); err != nil {
@@ -45,18 +46,18 @@ func (h *Handler) attach(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if c.Runtime != e.Runtime {
-			return api.Invalid("runtime_env_credential_id", "credential %s is for %s, runtime env %s runs %s", c.ID, c.Runtime, e.ID, e.Runtime)
+			return errs.Invalid("runtime_env_credential_id", "credential %s is for %s, runtime env %s runs %s", c.ID, c.Runtime, e.ID, e.Runtime)
 		}
 		switch e.CredentialID {
 		case "":
 			return nil
 		case c.ID:
-			return api.Conflict("credential %s is already attached to runtime env %s", c.ID, e.ID)
+			return errs.Conflict("credential %s is already attached to runtime env %s", c.ID, e.ID)
 		}
-		return api.Conflict("runtime env %s already has credential %s attached: detach it first", e.ID, e.CredentialID)
+		return errs.Conflict("runtime env %s already has credential %s attached: detach it first", e.ID, e.CredentialID)
 	}
 	// Check and probe live before the transaction, which then re-checks what it reads.
-	e, err := h.Store.GetEnv(r.Context(), envID)
+	e, err := h.Store.GetRuntimeEnv(r.Context(), envID)
 	if err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func (h *Handler) attach(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if !bytes.Equal(now.Sealed, c.Sealed) {
-			return api.Conflict("credential %s changed while it was being validated against runtime env %s: retry", c.ID, e.ID)
+			return errs.Conflict("credential %s changed while it was being validated against runtime env %s: retry", c.ID, e.ID)
 		}
 		return nil
 	})
@@ -106,7 +107,7 @@ func (h *Handler) detach(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if e.CredentialID != c.ID || !slices.Contains(c.RuntimeEnvIDs, e.ID) {
-			return api.Conflict("credential %s is not attached to runtime env %s", c.ID, e.ID)
+			return errs.Conflict("credential %s is not attached to runtime env %s", c.ID, e.ID)
 		}
 		return nil
 	})

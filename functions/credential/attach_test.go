@@ -60,11 +60,11 @@ func TestAttachDetachLifecycle(t *testing.T) {
 	e := lt.New(t)
 	lc := lt.LocalCluster(t)
 	k8s := tokenBody(lc.Server, lc.Token, lc.CAData)
-	env := makeEnv(t, e, lt.Alice, "kubernetes", lc.Server, "default", "public")
-	env2 := makeEnv(t, e, lt.Alice, "kubernetes", lc.Server, "default", "private")
-	bare := makeEnv(t, e, lt.Alice, "kubernetes", lc.Server, "default", "private")
-	bobEnv := makeEnv(t, e, lt.Bob, "kubernetes", lc.Server, "default", "private")
-	elsewhere := makeEnv(t, e, lt.Alice, "kubernetes", "https://127.0.0.1:1", "default", "private") // nothing listens
+	env := e.RuntimeEnv(t, lt.Alice, "runtime", "kubernetes", "endpoint", lc.Server, "zone", "default", "visibility", "public")
+	env2 := e.RuntimeEnv(t, lt.Alice, "runtime", "kubernetes", "endpoint", lc.Server, "zone", "default", "visibility", "private")
+	bare := e.RuntimeEnv(t, lt.Alice, "runtime", "kubernetes", "endpoint", lc.Server, "zone", "default", "visibility", "private")
+	bobEnv := e.RuntimeEnv(t, lt.Bob, "runtime", "kubernetes", "endpoint", lc.Server, "zone", "default", "visibility", "private")
+	elsewhere := e.RuntimeEnv(t, lt.Alice, "runtime", "kubernetes", "endpoint", "https://127.0.0.1:1", "zone", "default", "visibility", "private") // nothing listens
 	cred := makeCred(t, e, lt.Alice, k8s)
 	other := makeCred(t, e, lt.Alice, k8s)
 	qc := makeCred(t, e, lt.Alice, qcBody("a", "s"))
@@ -163,9 +163,9 @@ func TestQingCloudProbedOnAttach(t *testing.T) {
 	defer s.Close()
 	gone := qingcloud.NewStandIn("AK", "SK", map[string]string{"pek3a": "active"})
 	gone.Close()
-	good := makeEnv(t, e, lt.Alice, "qingcloud", s.URL+"/iaas/", "pek3a", "private")
-	faulty := makeEnv(t, e, lt.Alice, "qingcloud", s.URL+"/iaas/", "sh1a", "private")
-	unreachable := makeEnv(t, e, lt.Alice, "qingcloud", gone.URL+"/iaas/", "pek3a", "private")
+	good := e.RuntimeEnv(t, lt.Alice, "runtime", "qingcloud", "endpoint", s.URL+"/iaas/", "zone", "pek3a", "visibility", "private")
+	faulty := e.RuntimeEnv(t, lt.Alice, "runtime", "qingcloud", "endpoint", s.URL+"/iaas/", "zone", "sh1a", "visibility", "private")
+	unreachable := e.RuntimeEnv(t, lt.Alice, "runtime", "qingcloud", "endpoint", gone.URL+"/iaas/", "zone", "pek3a", "visibility", "private")
 	right := makeCred(t, e, lt.Alice, qcBody("AK", "SK"))
 	wrong := makeCred(t, e, lt.Alice, qcBody("AK", "not-the-secret"))
 	unknown := makeCred(t, e, lt.Alice, qcBody("NOPE", "SK"))
@@ -205,7 +205,7 @@ func TestQingCloudProbedOnAttach(t *testing.T) {
 	if v := credItem(t, e, right, false)["version"]; v != float64(2) { // 1 + the attach
 		t.Errorf("refused rotation bumped the version to %v", v)
 	}
-	other := makeEnv(t, e, lt.Alice, "qingcloud", s.URL+"/iaas/", "pek3a", "private")
+	other := e.RuntimeEnv(t, lt.Alice, "runtime", "qingcloud", "endpoint", s.URL+"/iaas/", "zone", "pek3a", "visibility", "private")
 	lt.OK(t, attach(e, lt.Alice, other, right)) // the old content still works
 	asks("rotation on 2 envs", 2, func() {
 		lt.OK(t, modify(e, lt.Alice, right, qcBody("AK", "SK")))

@@ -11,7 +11,7 @@ import (
 
 func seedPair(f *testing.F) (*lt.Env, string, string) {
 	e := lt.New(f)
-	env := makeEnv(f, e, lt.Alice, "kubernetes", "https://k8s.example.com", "default", "public")
+	env := e.RuntimeEnv(f, lt.Alice, "runtime", "kubernetes", "endpoint", "https://k8s.example.com", "zone", "default", "visibility", "public")
 	cred := makeCred(f, e, lt.Alice, with(qcBody("AK", "SK"), "name", "seed"))
 	return e, env, cred
 }

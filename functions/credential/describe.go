@@ -6,6 +6,7 @@ import (
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/page"
 	"github.com/envhub/envhub/shared/store"
 	"github.com/envhub/envhub/shared/view"
 )
@@ -13,7 +14,7 @@ import (
 type describeResponse struct {
 	api.Meta
 	Set []view.Credential `json:"runtime_env_credential_set"`
-	api.PageInfo
+	page.Info
 }
 
 var describeParams = append([]string{"runtime_env_credential_ids", "search_word", "owner", "verbose"}, api.PageParams...)
@@ -68,14 +69,14 @@ func (h *Handler) describe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resp := &describeResponse{Set: make([]view.Credential, len(creds)), PageInfo: l.Page.Info(res.Total, res.Last, res.More)}
+	resp := &describeResponse{Set: make([]view.Credential, len(creds)), Info: l.Page.Info(res.Total, res.Last, res.More)}
 	var envs map[string]model.RuntimeEnv
 	if verbose {
 		var ids []string
 		for _, c := range creds {
 			ids = append(ids, c.RuntimeEnvIDs...)
 		}
-		if envs, err = h.Store.GetEnvs(r.Context(), ids); err != nil {
+		if envs, err = h.Store.GetRuntimeEnvs(r.Context(), ids); err != nil {
 			return err
 		}
 	}
@@ -83,7 +84,7 @@ func (h *Handler) describe(w http.ResponseWriter, r *http.Request) error {
 		v := view.OfCredential(&creds[i])
 		for _, id := range creds[i].RuntimeEnvIDs {
 			if e, ok := envs[id]; ok && caller.CanRead(e.Owner, e.Visibility) {
-				ev := view.OfEnv(&e, false)
+				ev := view.OfRuntimeEnv(&e, false)
 				v.RuntimeEnvs = append(v.RuntimeEnvs, ev)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/deps"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/netguard"
 	"github.com/envhub/envhub/shared/secrets"
@@ -22,8 +23,8 @@ type Store interface {
 	GetCredential(ctx context.Context, id string) (*model.Credential, error)
 	UpdateCredential(ctx context.Context, id string, fn func(*model.Credential) error) (*model.Credential, error)
 	ListCredentials(ctx context.Context, l store.List) ([]model.Credential, *store.Result, error)
-	GetEnv(ctx context.Context, id string) (*model.RuntimeEnv, error)
-	GetEnvs(ctx context.Context, ids []string) (map[string]model.RuntimeEnv, error)
+	GetRuntimeEnv(ctx context.Context, id string) (*model.RuntimeEnv, error)
+	GetRuntimeEnvs(ctx context.Context, ids []string) (map[string]model.RuntimeEnv, error)
 	Attach(ctx context.Context, envID, credID string, check func(*model.RuntimeEnv, *model.Credential) error) error
 	Detach(ctx context.Context, envID, credID string, check func(*model.RuntimeEnv, *model.Credential) error) error
 }
@@ -133,7 +134,7 @@ func (h *Handler) parseContent(raw map[string]string) (*model.Content, error) {
 			field = "content.kubeconfig"
 		}
 		if _, err := h.Policy.CheckURL(server); err != nil {
-			return nil, api.Invalid(field, "server: %v", err)
+			return nil, errs.Invalid(field, "server: %v", err)
 		}
 	}
 	return content, nil
@@ -215,16 +216,16 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 		if err := usable(caller, c); err != nil {
 			return err
 		}
-		if req.Version != nil && *req.Version != c.Version {
-			return api.Conflict("version: credential %s is at version %d, not %d", id, c.Version, *req.Version)
+		if err := errs.Version("credential", id, c.Version, req.Version); err != nil {
+			return err
 		}
 		if content != nil {
 			if len(c.RuntimeEnvIDs) > 0 && content.Runtime != c.Runtime {
-				return api.Invalid("content", "is for %s but the credential is attached to %s runtime envs", content.Runtime, c.Runtime)
+				return errs.Invalid("content", "is for %s but the credential is attached to %s runtime envs", content.Runtime, c.Runtime)
 			}
 			for _, env := range c.RuntimeEnvIDs {
 				if !slices.Contains(probed, env) {
-					return api.Conflict("credential %s was attached to runtime env %s while the new content was being validated: retry", id, env)
+					return errs.Conflict("credential %s was attached to runtime env %s while the new content was being validated: retry", id, env)
 				}
 			}
 			newContent.setOn(c)
@@ -261,7 +262,7 @@ func (h *Handler) probeAttached(ctx context.Context, caller auth.Identity, id st
 	if len(c.RuntimeEnvIDs) == 0 {
 		return nil, h.probeOwn(ctx, content)
 	}
-	envs, err := h.Store.GetEnvs(ctx, c.RuntimeEnvIDs)
+	envs, err := h.Store.GetRuntimeEnvs(ctx, c.RuntimeEnvIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -308,7 +309,7 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		if len(c.RuntimeEnvIDs) > 0 {
-			return api.Conflict("credential %s is attached to runtime envs %v: detach it first", id, c.RuntimeEnvIDs)
+			return errs.Conflict("credential %s is attached to runtime envs %v: detach it first", id, c.RuntimeEnvIDs)
 		}
 		c.Status = model.StatusDeleted
 		return nil

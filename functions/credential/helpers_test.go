@@ -50,13 +50,6 @@ func makeCred(t testing.TB, e *lt.Env, u lt.User, body map[string]any) string {
 	return id
 }
 
-func makeEnv(t testing.TB, e *lt.Env, u lt.User, runtime, endpoint, zone, vis string) string {
-	t.Helper()
-	r := e.Call(u, "CreateRuntimeEnv", lt.Req{Body: map[string]any{"runtime": runtime, "name": "env", "endpoint": endpoint, "zone": zone, "visibility": vis}})
-	lt.OK(t, r)
-	return r.Body["runtime_env_id"].(string)
-}
-
 func credPath(id string) map[string]string { return map[string]string{"runtime_env_credential_id": id} }
 
 func envPath(id string) map[string]string { return map[string]string{"runtime_env_id": id} }

@@ -47,7 +47,7 @@ func TestRacingAttaches(t *testing.T) {
 		{"qingcloud", s.URL + "/iaas/", "pek3a", qcBody("AK", "SK")},
 	} {
 		t.Run(rt.runtime, func(t *testing.T) {
-			env := makeEnv(t, e, lt.Alice, rt.runtime, rt.endpoint, rt.zone, "private")
+			env := e.RuntimeEnv(t, lt.Alice, "runtime", rt.runtime, "endpoint", rt.endpoint, "zone", rt.zone, "visibility", "private")
 			var creds []string
 			for range 5 {
 				creds = append(creds, makeCred(t, e, lt.Alice, rt.body))
@@ -80,7 +80,7 @@ func TestRacingAttaches(t *testing.T) {
 	shared := makeCred(t, e, lt.Alice, k8s)
 	var envs []string
 	for range 5 {
-		envs = append(envs, makeEnv(t, e, lt.Alice, "kubernetes", lc.Server, "default", "private"))
+		envs = append(envs, e.RuntimeEnv(t, lt.Alice, "runtime", "kubernetes", "endpoint", lc.Server, "zone", "default", "visibility", "private"))
 	}
 	statuses := race(len(envs), func(i int) lt.Response { return attach(e, lt.Alice, envs[i], shared) })
 	for i, st := range statuses {
@@ -97,7 +97,7 @@ func TestRacingAttaches(t *testing.T) {
 
 	// Attach racing the deletion of either side: both records agree at the end.
 	for round := range 3 {
-		env := makeEnv(t, e, lt.Alice, "kubernetes", lc.Server, "default", "private")
+		env := e.RuntimeEnv(t, lt.Alice, "runtime", "kubernetes", "endpoint", lc.Server, "zone", "default", "visibility", "private")
 		cred := makeCred(t, e, lt.Alice, k8s)
 		st := race(2, func(i int) lt.Response {
 			if i == 0 {
@@ -158,8 +158,8 @@ func TestAttachRacingRotation(t *testing.T) {
 	s := qingcloud.NewStandIn("AK", "SK", map[string]string{"pek3a": "active"})
 	defer s.Close()
 	g := newGate(t, s)
-	slow := makeEnv(t, e, lt.Alice, "qingcloud", g.URL+"/iaas/", "pek3a", "private")
-	other := makeEnv(t, e, lt.Alice, "qingcloud", s.URL+"/iaas/", "pek3a", "private")
+	slow := e.RuntimeEnv(t, lt.Alice, "runtime", "qingcloud", "endpoint", g.URL+"/iaas/", "zone", "pek3a", "visibility", "private")
+	other := e.RuntimeEnv(t, lt.Alice, "runtime", "qingcloud", "endpoint", s.URL+"/iaas/", "zone", "pek3a", "visibility", "private")
 	cred := makeCred(t, e, lt.Alice, qcBody("AK", "SK"))
 
 	g.held.Store(true)
@@ -187,9 +187,9 @@ func TestRotationRacingAttach(t *testing.T) {
 	rotatedTo := qingcloud.NewStandIn("AK2", "SK2", map[string]string{"pek3a": "active"})
 	defer rotatedTo.Close()
 	g := newGate(t, old)
-	first := makeEnv(t, e, lt.Alice, "qingcloud", g.URL+"/iaas/", "pek3a", "private")
-	second := makeEnv(t, e, lt.Alice, "qingcloud", old.URL+"/iaas/", "pek3a", "private")
-	third := makeEnv(t, e, lt.Alice, "qingcloud", old.URL+"/iaas/", "pek3a", "private")
+	first := e.RuntimeEnv(t, lt.Alice, "runtime", "qingcloud", "endpoint", g.URL+"/iaas/", "zone", "pek3a", "visibility", "private")
+	second := e.RuntimeEnv(t, lt.Alice, "runtime", "qingcloud", "endpoint", old.URL+"/iaas/", "zone", "pek3a", "visibility", "private")
+	third := e.RuntimeEnv(t, lt.Alice, "runtime", "qingcloud", "endpoint", old.URL+"/iaas/", "zone", "pek3a", "visibility", "private")
 	cred := makeCred(t, e, lt.Alice, qcBody("AK", "SK"))
 	lt.OK(t, attach(e, lt.Alice, first, cred))
 

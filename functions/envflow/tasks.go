@@ -12,10 +12,10 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/deps"
 	"github.com/envhub/envhub/shared/envctl"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/render"
 	"github.com/envhub/envhub/shared/store"
@@ -141,7 +141,7 @@ func (h *Handler) run(ctx context.Context, in *Input) (any, error) {
 }
 
 func ignoreNotFound(err error) error {
-	if errors.Is(err, api.ErrNotFound) {
+	if errors.Is(err, errs.ErrNotFound) {
 		return nil
 	}
 	return err
@@ -267,9 +267,9 @@ func classify(err error) error {
 	switch {
 	case errors.As(err, &te):
 		return err
-	case errors.Is(err, api.ErrUnavailable):
+	case errors.Is(err, errs.ErrUnavailable):
 		return &workflow.TaskError{Type: workflow.ErrTransient, Message: err.Error()}
-	case errors.Is(err, api.ErrInvalid), errors.Is(err, api.ErrNotFound), errors.Is(err, api.ErrForbidden), errors.Is(err, api.ErrConflict):
+	case errors.Is(err, errs.ErrInvalid), errors.Is(err, errs.ErrNotFound), errors.Is(err, errs.ErrForbidden), errors.Is(err, errs.ErrConflict):
 		return &workflow.TaskError{Type: workflow.ErrFailed, Message: err.Error()}
 	}
 	return &workflow.TaskError{Type: workflow.ErrTransient, Message: fmt.Sprintf("%v", err)}

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/workflow"
 )
 
@@ -20,9 +20,9 @@ func TestClassify(t *testing.T) {
 		want string
 	}{
 		{fmt.Errorf("apply: %w", cluster.ErrUnreachable), workflow.ErrTransient},
-		{api.Invalid("manifest", "selector does not match"), workflow.ErrFailed},
-		{api.NotFound("environment", "dev"), workflow.ErrFailed},
-		{api.Forbidden("no"), workflow.ErrFailed},
+		{errs.Invalid("manifest", "selector does not match"), workflow.ErrFailed},
+		{errs.NotFound("environment", "dev"), workflow.ErrFailed},
+		{errs.Forbidden("no"), workflow.ErrFailed},
 		{fmt.Errorf("transact write: %w", errors.New("throttled")), workflow.ErrTransient},
 		{&workflow.TaskError{Type: "Custom", Message: "m"}, "Custom"},
 	} {

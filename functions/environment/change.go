@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 )
 
@@ -23,7 +24,7 @@ func (h *Handler) update(k kind) api.HandlerFunc {
 		}
 		if req.Name != nil {
 			if k.envType != model.EnvProduction {
-				return api.Invalid("env_name", "is only for production environments")
+				return errs.Invalid("env_name", "is only for production environments")
 			}
 			if err := model.CheckName("env_name", *req.Name, true); err != nil {
 				return err
@@ -64,7 +65,7 @@ func (h *Handler) update(k kind) api.HandlerFunc {
 		}
 		_, err = h.Store.UpdateEnvironment(r.Context(), e.ID, "", func(e *model.Environment, _ *model.Operation) error {
 			if e.OperationID != "" {
-				return api.Conflict("environment %s is busy with operation %s", e.Key, e.OperationID)
+				return errs.Conflict("environment %s is busy with operation %s", e.Key, e.OperationID)
 			}
 			set(e)
 			return nil
@@ -94,7 +95,7 @@ func (h *Handler) delete(k kind) api.HandlerFunc {
 				return err
 			}
 			if isDelete, err = strconv.ParseBool(raw); err != nil {
-				return api.Invalid("isDelete", "must be true or false")
+				return errs.Invalid("isDelete", "must be true or false")
 			}
 		}
 		p, e, err := h.environment(r, k, caller, q)

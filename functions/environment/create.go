@@ -6,6 +6,7 @@ import (
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/store"
 )
@@ -57,11 +58,11 @@ func (h *Handler) create(k kind) api.HandlerFunc {
 		e.OperationID = op.ID
 		idem := r.Header.Get("Idempotency-Key")
 		if len(idem) > 128 {
-			return api.Invalid("Idempotency-Key", "must be at most 128 characters")
+			return errs.Invalid("Idempotency-Key", "must be at most 128 characters")
 		}
 		err = h.Store.CreateEnvironment(r.Context(), e, op, idem, func(p *model.Project) error {
 			if p.Status != model.StatusActive {
-				return api.NotFound("project", p.Key)
+				return errs.NotFound("project", p.Key)
 			}
 			return caller.Writable("project", &p.Record)
 		})
@@ -90,7 +91,7 @@ func (h *Handler) newEnvironment(r *http.Request, k kind, caller auth.Identity, 
 		return nil, err
 	}
 	if k.envType == model.EnvTest && req.Name != "" {
-		return nil, api.Invalid("env_name", "is only for production environments")
+		return nil, errs.Invalid("env_name", "is only for production environments")
 	}
 	if err := model.CheckName("env_name", req.Name, false); err != nil {
 		return nil, err
@@ -102,7 +103,7 @@ func (h *Handler) newEnvironment(r *http.Request, k kind, caller auth.Identity, 
 		return nil, err
 	}
 	if req.Namespace == "default" || strings.HasPrefix(req.Namespace, "kube-") {
-		return nil, api.Invalid("namespace", "%s is a system namespace: environments get their own", req.Namespace)
+		return nil, errs.Invalid("namespace", "%s is a system namespace: environments get their own", req.Namespace)
 	}
 	if err := h.checkCluster(r, caller, req.ClusterID); err != nil {
 		return nil, err
@@ -119,18 +120,18 @@ func (h *Handler) newEnvironment(r *http.Request, k kind, caller auth.Identity, 
 			return nil, err
 		}
 		if seen[s.Name] {
-			return nil, api.Invalid("services", "service %q is listed twice", s.Name)
+			return nil, errs.Invalid("services", "service %q is listed twice", s.Name)
 		}
 		seen[s.Name] = true
 		if s.Type != "" && s.Type != "k8s" {
-			return nil, api.Invalid("services.type", "must be k8s")
+			return nil, errs.Invalid("services.type", "must be k8s")
 		}
 		services[i] = model.EnvService{Name: s.Name, Containers: s.Containers, Variables: s.Variables}
 	}
 	keys := map[string]bool{}
 	for _, g := range req.Globals {
 		if g.Key == "" || keys[g.Key] {
-			return nil, api.Invalid("global_variables", "keys must be present and unique")
+			return nil, errs.Invalid("global_variables", "keys must be present and unique")
 		}
 		keys[g.Key] = true
 	}
@@ -149,18 +150,18 @@ func (h *Handler) newEnvironment(r *http.Request, k kind, caller auth.Identity, 
 
 // checkCluster: a kubernetes runtime env the caller may read, with a credential attached.
 func (h *Handler) checkCluster(r *http.Request, caller auth.Identity, id string) error {
-	if err := api.CheckID("cluster_id", id, model.IDPrefix(model.KindEnv)); err != nil {
+	if err := api.CheckID("cluster_id", id, model.IDPrefix(model.KindRuntimeEnv)); err != nil {
 		return err
 	}
-	env, err := h.Store.GetEnv(r.Context(), id)
+	env, err := h.Store.GetRuntimeEnv(r.Context(), id)
 	if err != nil || !caller.CanRead(env.Owner, env.Visibility) || env.Status != model.StatusActive {
-		return api.Invalid("cluster_id", "runtime env %s does not exist", id)
+		return errs.Invalid("cluster_id", "runtime env %s does not exist", id)
 	}
 	if env.Runtime != model.Kubernetes {
-		return api.Invalid("cluster_id", "runtime env %s runs %s, not kubernetes", id, env.Runtime)
+		return errs.Invalid("cluster_id", "runtime env %s runs %s, not kubernetes", id, env.Runtime)
 	}
 	if env.CredentialID == "" {
-		return api.Invalid("cluster_id", "runtime env %s has no credential attached", id)
+		return errs.Invalid("cluster_id", "runtime env %s has no credential attached", id)
 	}
 	return nil
 }
@@ -172,10 +173,10 @@ func (h *Handler) checkRegistry(r *http.Request, caller auth.Identity, id string
 	}
 	c, err := h.Store.GetCredential(r.Context(), id)
 	if err != nil || !caller.CanWrite(c.Owner) || c.Status != model.StatusActive {
-		return api.Invalid("registry_id", "credential %s does not exist", id)
+		return errs.Invalid("registry_id", "credential %s does not exist", id)
 	}
 	if c.Runtime != model.Registry {
-		return api.Invalid("registry_id", "credential %s is not a docker registry credential", id)
+		return errs.Invalid("registry_id", "credential %s is not a docker registry credential", id)
 	}
 	return nil
 }

@@ -45,7 +45,7 @@ func BenchmarkCreate20Services(b *testing.B) {
 	for i := 0; i < 20; i++ {
 		n := fmt.Sprintf("svc%02d", i)
 		names = append(names, n)
-		success(b, f.e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": n, "yaml": benchService, "variables": vars}}))
+		lt.Success(b, f.e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": n, "yaml": benchService, "variables": vars}}))
 	}
 	ctl := envctl.Deps{Store: f.e.Deps.Store, Opener: f.e.Deps.Sealer, Policy: f.e.Deps.Policy}
 	ctx := context.Background()
@@ -54,7 +54,7 @@ func BenchmarkCreate20Services(b *testing.B) {
 	viaAPI := func(key string) time.Duration {
 		start := time.Now()
 		resp := f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: f.body(key, names...)})
-		success(b, resp)
+		lt.Success(b, resp)
 		if done := f.waitTB(b, resp.Body["operation_id"].(string), 50*time.Millisecond); done["status"] != "succeeded" {
 			b.Fatalf("create ended %v", done)
 		}

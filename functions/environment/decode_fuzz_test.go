@@ -12,7 +12,7 @@ import (
 
 func fuzzEnv(f *testing.F, action string, withKey bool, bodies ...string) {
 	e := lt.New(f)
-	success(f, e.Call(lt.Alice, "CreateProject", lt.Req{Body: map[string]any{"project_key": "shop", "visibility": "public"}}))
+	lt.Success(f, e.Call(lt.Alice, "CreateProject", lt.Req{Body: map[string]any{"project_key": "shop", "visibility": "public"}}))
 	for _, b := range bodies {
 		f.Add(uint8(0), "projectKey=shop&isDelete=true", "dev", b)
 		f.Add(uint8(2), "projectKey=shop&isDelete=maybe", "production", b)

@@ -12,9 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	lt "github.com/envhub/envhub/infra/local/localtest"
-	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/cluster"
-	"github.com/envhub/envhub/shared/netguard"
+	"github.com/envhub/envhub/shared/errs"
 )
 
 const deployment = `apiVersion: apps/v1
@@ -40,32 +39,15 @@ type fixture struct {
 // "shop" (alice's) with three services.
 func setup(t testing.TB) fixture {
 	e := lt.New(t)
-	lc := lt.LocalCluster(t)
-	c, err := cluster.New(lc.Server, lc.Content(), netguard.Policy{AllowLoopback: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := e.Call(lt.Admin, "CreateRuntimeEnv", lt.Req{Body: map[string]any{"runtime": "kubernetes", "name": "local", "endpoint": lc.Server, "zone": "default", "visibility": "public"}})
-	lt.OK(t, r)
-	envID := r.Body["runtime_env_id"].(string)
-	r = e.Call(lt.Admin, "CreateRuntimeEnvCredential", lt.Req{Body: map[string]any{"content": lc.Content()}})
-	lt.OK(t, r)
-	lt.OK(t, e.Call(lt.Admin, "AttachCredentialToRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": envID, "runtime_env_credential_id": r.Body["runtime_env_credential_id"].(string)}}))
-	success(t, e.Call(lt.Alice, "CreateProject", lt.Req{Body: map[string]any{"project_key": "shop", "visibility": "public"}}))
+	envID, c := e.LocalRuntimeEnv(t)
+	lt.Success(t, e.Call(lt.Alice, "CreateProject", lt.Req{Body: map[string]any{"project_key": "shop", "visibility": "public"}}))
 	for _, s := range []string{"web", "api", "worker"} {
-		success(t, e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": s, "yaml": deployment, "variables": vars}}))
+		lt.Success(t, e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": s, "yaml": deployment, "variables": vars}}))
 	}
 	return fixture{e, c, envID}
 }
 
 func pk() url.Values { return url.Values{"projectKey": {"shop"}} }
-
-func success(t testing.TB, r lt.Response) {
-	t.Helper()
-	if r.Status != 200 || r.Body["message"] != "success" {
-		t.Fatalf("want success, got %d %s", r.Status, r.Raw)
-	}
-}
 
 func (f fixture) body(key string, services ...string) map[string]any {
 	var ss []map[string]any
@@ -104,7 +86,7 @@ func (f fixture) waitAs(t *testing.T, u lt.User, op string) map[string]any {
 func (f fixture) create(t *testing.T, body map[string]any) string {
 	t.Helper()
 	r := f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: body})
-	success(t, r)
+	lt.Success(t, r)
 	return r.Body["operation_id"].(string)
 }
 
@@ -156,11 +138,11 @@ func TestCreateAndDelete(t *testing.T) {
 
 	// Delete with isDelete=true removes the namespace.
 	r = f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"true"}}, Path: map[string]string{"envKey": "dev"}})
-	success(t, r)
+	lt.Success(t, r)
 	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
 		t.Fatalf("delete ended %v", done)
 	}
-	if _, err := f.c.Namespace(ctx, "shop-env-dev"); !errors.Is(err, api.ErrNotFound) {
+	if _, err := f.c.Namespace(ctx, "shop-env-dev"); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("namespace after delete: %v", err)
 	}
 	if r := f.e.Call(lt.Alice, "GetEnvironment", lt.Req{Query: pk(), Path: map[string]string{"envKey": "dev"}}); r.Status != 404 {
@@ -170,7 +152,7 @@ func TestCreateAndDelete(t *testing.T) {
 
 func TestDeleteKeepsNamespaceAndFailedCreate(t *testing.T) {
 	f := setup(t)
-	success(t, f.e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": "broken", "variables": vars,
+	lt.Success(t, f.e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": "broken", "variables": vars,
 		// Renders fine; the apiserver rejects it (selector does not match the pod labels).
 		"yaml": strings.Replace(deployment, "template:\n    metadata: {labels: {app: $Service$}}", "template:\n    metadata: {labels: {app: other}}", 1)}}))
 	op := f.create(t, f.body("bad", "broken"))
@@ -188,7 +170,7 @@ func TestDeleteKeepsNamespaceAndFailedCreate(t *testing.T) {
 	}
 	// Delete without isDelete keeps the namespace, without envhub's labels.
 	r = f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"false"}}, Path: map[string]string{"envKey": "bad"}})
-	success(t, r)
+	lt.Success(t, r)
 	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
 		t.Fatalf("delete ended %v", done)
 	}
@@ -196,7 +178,7 @@ func TestDeleteKeepsNamespaceAndFailedCreate(t *testing.T) {
 	if err != nil || ns.Labels["app.kubernetes.io/managed-by"] != "" || ns.Labels["s-env"] != "" {
 		t.Fatalf("kept namespace: %v %v", ns, err)
 	}
-	if _, err := f.c.Get(context.Background(), "v1", "ConfigMap", "shop-env-bad", "settings"); !errors.Is(err, api.ErrNotFound) {
+	if _, err := f.c.Get(context.Background(), "v1", "ConfigMap", "shop-env-bad", "settings"); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("env config left behind: %v", err)
 	}
 	_ = f.c.DeleteNamespace(context.Background(), "shop-env-bad", false)

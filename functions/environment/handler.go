@@ -13,7 +13,9 @@ import (
 	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/deps"
 	"github.com/envhub/envhub/shared/envctl"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/page"
 	"github.com/envhub/envhub/shared/store"
 	"github.com/envhub/envhub/shared/workflow"
 )
@@ -30,7 +32,7 @@ type Store interface {
 	GetOperation(ctx context.Context, id string) (*model.Operation, error)
 	UpdateEnvironment(ctx context.Context, id, opID string, fn func(*model.Environment, *model.Operation) error) (*model.Environment, error)
 	StartOperation(ctx context.Context, envID string, op *model.Operation, fn func(*model.Environment) error) error
-	ListEnvironments(ctx context.Context, projectID, envType string, page api.Page) ([]model.Environment, *store.Result, error)
+	ListEnvironments(ctx context.Context, projectID, envType string, page page.Page) ([]model.Environment, *store.Result, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -79,7 +81,7 @@ func checkEnvKey(field, key string) error {
 		return err
 	}
 	if reserved[key] {
-		return api.Invalid(field, "%q is a reserved word", key)
+		return errs.Invalid(field, "%q is a reserved word", key)
 	}
 	return nil
 }
@@ -98,7 +100,7 @@ func (h *Handler) project(ctx context.Context, caller auth.Identity, q api.Query
 		return nil, err
 	}
 	if !caller.CanRead(p.Owner, p.Visibility) || p.Status != model.StatusActive {
-		return nil, api.NotFound("project", key)
+		return nil, errs.NotFound("project", key)
 	}
 	return p, nil
 }
@@ -118,7 +120,7 @@ func (h *Handler) environment(r *http.Request, k kind, caller auth.Identity, q a
 		return nil, nil, err
 	}
 	if e.Type != k.envType || e.Status != model.StatusActive {
-		return nil, nil, api.NotFound("environment", key)
+		return nil, nil, errs.NotFound("environment", key)
 	}
 	return p, e, nil
 }
@@ -191,7 +193,7 @@ func (h *Handler) getOperation(w http.ResponseWriter, r *http.Request) error {
 		return notFoundAs(err, id)
 	}
 	if !caller.CanRead(p.Owner, p.Visibility) {
-		return api.NotFound("operation", id)
+		return errs.NotFound("operation", id)
 	}
 	out := map[string]any{"operation_id": op.ID, "kind": op.Kind, "status": op.State, "steps": nonNil(op.Steps),
 		"error": op.Error, "start_time": op.CreateTime.Unix(), "end_time": nil}
@@ -204,8 +206,8 @@ func (h *Handler) getOperation(w http.ResponseWriter, r *http.Request) error {
 
 // notFoundAs reports a missing environment or project as the operation missing.
 func notFoundAs(err error, opID string) error {
-	if errors.Is(err, api.ErrNotFound) {
-		return api.NotFound("operation", opID)
+	if errors.Is(err, errs.ErrNotFound) {
+		return errs.NotFound("operation", opID)
 	}
 	return err
 }

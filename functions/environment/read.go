@@ -29,16 +29,13 @@ func (h *Handler) list(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		page, err := api.ParsePage(q)
+		page, err := api.ParsePageSized(q, 100)
 		if err != nil {
 			return err
 		}
 		// The spec lists environments without paging: without page_number
 		// every one is listed; with it, pages of page_size (default 100).
 		all := q.Strings("page_number") == nil && q.Strings("next_token") == nil
-		if q.Strings("page_size") == nil {
-			page.Size = 100
-		}
 		p, err := h.project(r.Context(), caller, q)
 		if err != nil {
 			return err

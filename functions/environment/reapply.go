@@ -6,10 +6,10 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/envctl"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/render"
 )
@@ -41,7 +41,7 @@ func (h *Handler) reapply(ctx context.Context, caller auth.Identity, e *model.En
 		State: model.OpRunning, Input: ch.input}
 	err = h.Store.StartOperation(ctx, e.ID, op, func(cur *model.Environment) error {
 		if cur.Version != e.Version {
-			return api.Conflict("environment %s changed while the request was rendered: retry", e.Key)
+			return errs.Conflict("environment %s changed while the request was rendered: retry", e.Key)
 		}
 		cur.State, cur.UpdateBy = model.EnvUpdating, caller.Subject
 		return nil

@@ -3,22 +3,11 @@ package environment_test
 import (
 	"fmt"
 	"net/url"
-	"strings"
 	"testing"
 
 	lt "github.com/envhub/envhub/infra/local/localtest"
 	"github.com/envhub/envhub/shared/model"
 )
-
-func failed(t *testing.T, r lt.Response, status int, says string) {
-	t.Helper()
-	if r.Status != status || r.Body["code"] != float64(status) {
-		t.Fatalf("got %d %s, want %d", r.Status, r.Raw, status)
-	}
-	if msg, _ := r.Body["message"].(string); !strings.Contains(msg, says) {
-		t.Fatalf("message %q does not name %q", msg, says)
-	}
-}
 
 func TestCreateRules(t *testing.T) {
 	f := setup(t)
@@ -56,7 +45,7 @@ func TestCreateRules(t *testing.T) {
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			failed(t, f.e.Call(c.user, "CreateEnvironment", lt.Req{Query: c.query, Body: c.body}), c.status, c.says)
+			lt.Failed(t, f.e.Call(c.user, "CreateEnvironment", lt.Req{Query: c.query, Body: c.body}), c.status, c.says)
 		})
 	}
 	if r := f.e.Call(lt.Alice, "ListEnvironments", lt.Req{Query: pk()}); len(r.List) != 0 {
@@ -64,7 +53,7 @@ func TestCreateRules(t *testing.T) {
 	}
 	// A registry credential must be a docker registry's.
 	r := f.e.Call(lt.Alice, "CreateRuntimeEnvCredential", lt.Req{Body: map[string]any{"content": map[string]any{"access_key_id": "a", "secret_access_key": "s"}}})
-	failed(t, f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: with("registry_id", r.Body["runtime_env_credential_id"])}), 400, "docker registry")
+	lt.Failed(t, f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: with("registry_id", r.Body["runtime_env_credential_id"])}), 400, "docker registry")
 }
 
 // A create retried with the same Idempotency-Key returns the first
@@ -80,8 +69,8 @@ func TestIdempotencyAndProduction(t *testing.T) {
 		return f.e.Call(lt.Alice, "CreateProductionEnvironment", lt.Req{Query: pk(), Body: body, Headers: map[string]string{"Idempotency-Key": "k-1"}})
 	}
 	first, again := call(), call()
-	success(t, first)
-	success(t, again)
+	lt.Success(t, first)
+	lt.Success(t, again)
 	if first.Body["operation_id"] != again.Body["operation_id"] {
 		t.Fatalf("retried create started another operation: %s vs %s", first.Raw, again.Raw)
 	}
@@ -96,10 +85,10 @@ func TestIdempotencyAndProduction(t *testing.T) {
 		t.Fatalf("production list %s", r.Raw)
 	}
 	prod := map[string]string{"envKey": "prod"}
-	failed(t, f.e.Call(lt.Alice, "GetEnvironment", lt.Req{Query: pk(), Path: prod}), 404, "prod")
-	success(t, f.e.Call(lt.Alice, "UpdateProductionEnvironment", lt.Req{Query: pk(), Path: prod, Body: map[string]any{"env_name": "Prod EU"}}))
-	failed(t, f.e.Call(lt.Bob, "UpdateProductionEnvironment", lt.Req{Query: pk(), Path: prod, Body: map[string]any{"env_name": "x"}}), 403, "project")
-	failed(t, f.e.Call(lt.Alice, "UpdateEnvironment", lt.Req{Query: pk(), Path: prod, Body: map[string]any{"env_name": "x"}}), 400, "env_name")
+	lt.Failed(t, f.e.Call(lt.Alice, "GetEnvironment", lt.Req{Query: pk(), Path: prod}), 404, "prod")
+	lt.Success(t, f.e.Call(lt.Alice, "UpdateProductionEnvironment", lt.Req{Query: pk(), Path: prod, Body: map[string]any{"env_name": "Prod EU"}}))
+	lt.Failed(t, f.e.Call(lt.Bob, "UpdateProductionEnvironment", lt.Req{Query: pk(), Path: prod, Body: map[string]any{"env_name": "x"}}), 403, "project")
+	lt.Failed(t, f.e.Call(lt.Alice, "UpdateEnvironment", lt.Req{Query: pk(), Path: prod, Body: map[string]any{"env_name": "x"}}), 400, "env_name")
 	d := f.e.Call(lt.Bob, "GetProductionEnvironment", lt.Req{Query: pk(), Path: prod})
 	if d.Body["env_name"] != "Prod EU" || d.Body["status"] != "success" {
 		t.Fatalf("production detail %s", d.Raw)
@@ -108,14 +97,14 @@ func TestIdempotencyAndProduction(t *testing.T) {
 	if _, err := f.c.Get(t.Context(), "v1", "Secret", "shop-env-prod", "default-registry-secret"); err != nil {
 		t.Fatalf("registry secret: %v", err)
 	}
-	failed(t, f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"maybe"}}, Path: map[string]string{"envKey": "prod"}}), 400, "isDelete")
+	lt.Failed(t, f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"maybe"}}, Path: map[string]string{"envKey": "prod"}}), 400, "isDelete")
 	r = f.e.Call(lt.Alice, "DeleteProductionEnvironment", lt.Req{Query: pk(), Path: prod})
-	success(t, r)
+	lt.Success(t, r)
 	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
 		t.Fatalf("production delete ended %v", done)
 	}
-	failed(t, f.e.Call(lt.Bob, "GetOperation", lt.Req{Path: map[string]string{"operation_id": "op-missing"}}), 404, "op-missing")
-	failed(t, f.e.Call(lt.Alice, "GetOperation", lt.Req{Path: map[string]string{"operation_id": "bad"}}), 400, "operation_id")
+	lt.Failed(t, f.e.Call(lt.Bob, "GetOperation", lt.Req{Path: map[string]string{"operation_id": "op-missing"}}), 404, "op-missing")
+	lt.Failed(t, f.e.Call(lt.Alice, "GetOperation", lt.Req{Path: map[string]string{"operation_id": "bad"}}), 400, "operation_id")
 	// A project with environments cannot be deleted; without them it can.
 	_ = f.c.DeleteNamespace(t.Context(), "shop-env-prod", false)
 }
@@ -124,8 +113,8 @@ func TestIdempotencyAndProduction(t *testing.T) {
 // (here of another project) cannot take it, or delete it, until it is freed.
 func TestNamespaceBelongsToOneEnvironment(t *testing.T) {
 	f := setup(t)
-	success(t, f.e.Call(lt.Bob, "CreateProject", lt.Req{Body: map[string]any{"project_key": "bobs"}}))
-	success(t, f.e.Call(lt.Bob, "CreateServiceTemplate", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: map[string]any{"service_name": "web", "yaml": deployment, "variables": vars}}))
+	lt.Success(t, f.e.Call(lt.Bob, "CreateProject", lt.Req{Body: map[string]any{"project_key": "bobs"}}))
+	lt.Success(t, f.e.Call(lt.Bob, "CreateServiceTemplate", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: map[string]any{"service_name": "web", "yaml": deployment, "variables": vars}}))
 	body := f.body("one", "web")
 	body["namespace"] = "shared-ns"
 	aliceOp := f.create(t, body)
@@ -134,29 +123,29 @@ func TestNamespaceBelongsToOneEnvironment(t *testing.T) {
 	}
 	bobs := f.body("two", "web")
 	bobs["namespace"] = "shared-ns"
-	failed(t, f.e.Call(lt.Bob, "CreateEnvironment", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: bobs}), 409, "shared-ns")
+	lt.Failed(t, f.e.Call(lt.Bob, "CreateEnvironment", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: bobs}), 409, "shared-ns")
 	r := f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"true"}}, Path: map[string]string{"envKey": "one"}})
-	success(t, r)
+	lt.Success(t, r)
 	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
 		t.Fatalf("delete ended %v", done)
 	}
 	r = f.e.Call(lt.Bob, "CreateEnvironment", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: bobs})
-	success(t, r)
+	lt.Success(t, r)
 	if done := f.waitAs(t, lt.Bob, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
 		t.Fatalf("create in the freed namespace ended %v", done)
 	}
 	// Operations are read as their environment is, through the project as it is now.
 	bobsOp := r.Body["operation_id"].(string)
 	opPath := func(id string) lt.Req { return lt.Req{Path: map[string]string{"operation_id": id}} }
-	failed(t, f.e.Call(lt.Alice, "GetOperation", opPath(bobsOp)), 404, bobsOp)
+	lt.Failed(t, f.e.Call(lt.Alice, "GetOperation", opPath(bobsOp)), 404, bobsOp)
 	if r := f.e.Call(lt.Admin, "GetOperation", opPath(bobsOp)); r.Status != 200 {
 		t.Fatalf("admin reads: %s", r.Raw)
 	}
 	if r := f.e.Call(lt.Bob, "GetOperation", opPath(aliceOp)); r.Status != 200 {
 		t.Fatalf("bob reads an operation of a public project: %s", r.Raw)
 	}
-	success(t, f.e.Call(lt.Alice, "UpdateProject", lt.Req{Query: pk(), Body: map[string]any{"visibility": "private"}}))
-	failed(t, f.e.Call(lt.Bob, "GetOperation", opPath(aliceOp)), 404, aliceOp)
+	lt.Success(t, f.e.Call(lt.Alice, "UpdateProject", lt.Req{Query: pk(), Body: map[string]any{"visibility": "private"}}))
+	lt.Failed(t, f.e.Call(lt.Bob, "GetOperation", opPath(aliceOp)), 404, aliceOp)
 	_ = f.c.DeleteNamespace(t.Context(), "shared-ns", false)
 }
 

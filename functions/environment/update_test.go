@@ -28,7 +28,7 @@ func (f fixture) pullSecrets(t *testing.T, ns string) []string {
 // operation reads an update's operation record and checks how it ended.
 func (f fixture) operation(t *testing.T, r lt.Response, status string, steps ...string) {
 	t.Helper()
-	success(t, r)
+	lt.Success(t, r)
 	id, _ := r.Body["operation_id"].(string)
 	op := f.e.Call(lt.Alice, "GetOperation", lt.Req{Path: map[string]string{"operation_id": id}})
 	if op.Status != 200 || op.Body["kind"] != "update" || op.Body["status"] != status {
@@ -126,7 +126,7 @@ func TestVariablesUpdateRefusedByCluster(t *testing.T) {
 // it would leave them impossible to operate or delete.
 func TestClusterInUseKeepsItsCredential(t *testing.T) {
 	f := setup(t)
-	env, err := f.e.Deps.Store.GetEnv(t.Context(), f.clusterID)
+	env, err := f.e.Deps.Store.GetRuntimeEnv(t.Context(), f.clusterID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,11 +140,11 @@ func TestClusterInUseKeepsItsCredential(t *testing.T) {
 		t.Fatalf("detach under an environment: %d %s", r.Status, r.Raw)
 	}
 	r := f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"true"}}, Path: map[string]string{"envKey": "inuse"}})
-	success(t, r)
+	lt.Success(t, r)
 	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
 		t.Fatalf("delete ended %v", done)
 	}
 	lt.OK(t, detach())
 	// Without a credential the cluster takes no new environment.
-	failed(t, f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: f.body("later", "web")}), 400, "no credential attached")
+	lt.Failed(t, f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: f.body("later", "web")}), 400, "no credential attached")
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 )
 
@@ -69,7 +70,7 @@ func (h *Handler) updateVariables(k kind) api.HandlerFunc {
 		seen := map[string]bool{}
 		for _, g := range req.Globals {
 			if g.Key == "" || seen[g.Key] {
-				return api.Invalid("global_variables", "keys must be present and unique")
+				return errs.Invalid("global_variables", "keys must be present and unique")
 			}
 			seen[g.Key] = true
 		}
@@ -81,7 +82,7 @@ func (h *Handler) updateVariables(k kind) api.HandlerFunc {
 			return err
 		}
 		if e.OperationID != "" {
-			return api.Conflict("environment %s is busy with operation %s", e.Key, e.OperationID)
+			return errs.Conflict("environment %s is busy with operation %s", e.Key, e.OperationID)
 		}
 		// The listed variables are updated (or added); the others keep their values.
 		merged, changed := slices.Clone(e.Globals), map[string]bool{}

@@ -26,8 +26,8 @@ func TestGlobalVariables(t *testing.T) {
 	if len(r.List) != 1 || len(r.List[0].(map[string]any)["related_services"].([]any)) != 2 {
 		t.Fatalf("variables %s", r.Raw)
 	}
-	failed(t, f.e.Call(lt.Bob, "UpdateEnvironmentVariables", lt.Req{Query: pk(), Path: path, Body: map[string]any{"global_variables": []map[string]any{{"key": "replicas", "value": "1"}}}}), 403, "project")
-	failed(t, f.e.Call(lt.Alice, "UpdateEnvironmentVariables", lt.Req{Query: pk(), Path: path, Body: map[string]any{"global_variables": []map[string]any{{"key": "", "value": "1"}}}}), 400, "global_variables")
+	lt.Failed(t, f.e.Call(lt.Bob, "UpdateEnvironmentVariables", lt.Req{Query: pk(), Path: path, Body: map[string]any{"global_variables": []map[string]any{{"key": "replicas", "value": "1"}}}}), 403, "project")
+	lt.Failed(t, f.e.Call(lt.Alice, "UpdateEnvironmentVariables", lt.Req{Query: pk(), Path: path, Body: map[string]any{"global_variables": []map[string]any{{"key": "", "value": "1"}}}}), 400, "global_variables")
 	// The worker's deployment is changed by hand: re-applying it would undo this.
 	ctx := context.Background()
 	worker, _ := f.c.Typed.AppsV1().Deployments("shop-env-vars").Get(ctx, "worker", metav1.GetOptions{})
@@ -35,7 +35,7 @@ func TestGlobalVariables(t *testing.T) {
 	if _, err := f.c.Typed.AppsV1().Deployments("shop-env-vars").Update(ctx, worker, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	success(t, f.e.Call(lt.Alice, "UpdateEnvironmentVariables", lt.Req{Query: pk(), Path: path, Body: map[string]any{"global_variables": []map[string]any{{"key": "replicas", "value": "1"}}}}))
+	lt.Success(t, f.e.Call(lt.Alice, "UpdateEnvironmentVariables", lt.Req{Query: pk(), Path: path, Body: map[string]any{"global_variables": []map[string]any{{"key": "replicas", "value": "1"}}}}))
 	for name, want := range map[string]int32{"web": 1, "api": 1, "worker": 3} {
 		d, err := f.c.Typed.AppsV1().Deployments("shop-env-vars").Get(ctx, name, metav1.GetOptions{})
 		if err != nil || *d.Spec.Replicas != want {

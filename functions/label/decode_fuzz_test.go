@@ -11,7 +11,7 @@ import (
 
 func seedLabel(f *testing.F) (*lt.Env, string, string) {
 	e := lt.New(f)
-	env := newEnv(f, e, lt.Alice, "public")
+	env := e.RuntimeEnv(f, lt.Alice, "name", "e", "endpoint", "https://k8s.example.com", "visibility", "public")
 	return e, env, newLabel(f, e, lt.Alice, env, "tier", "gold")
 }
 

@@ -11,7 +11,7 @@ import (
 
 func FuzzDescribeRuntimeEnvLabelsToken(f *testing.F) {
 	e := lt.New(f)
-	env := newEnv(f, e, lt.Alice, "public")
+	env := e.RuntimeEnv(f, lt.Alice, "name", "e", "endpoint", "https://k8s.example.com", "visibility", "public")
 	newLabel(f, e, lt.Alice, env, "tier", "gold")
 	newLabel(f, e, lt.Alice, env, "zone", "east")
 	after := e.IssuedAfter(f, "DescribeRuntimeEnvLabels")

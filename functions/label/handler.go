@@ -9,7 +9,9 @@ import (
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/deps"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/page"
 	"github.com/envhub/envhub/shared/store"
 	"github.com/envhub/envhub/shared/view"
 )
@@ -19,8 +21,8 @@ type Store interface {
 	CreateLabel(ctx context.Context, l *model.Label, check func(*model.RuntimeEnv) error) error
 	UpdateLabel(ctx context.Context, id string, fn func(*model.RuntimeEnv, *model.Label) error) (*model.Label, error)
 	ListLabels(ctx context.Context, l store.List) ([]model.Label, *store.Result, error)
-	GetEnv(ctx context.Context, id string) (*model.RuntimeEnv, error)
-	GetEnvs(ctx context.Context, ids []string) (map[string]model.RuntimeEnv, error)
+	GetRuntimeEnv(ctx context.Context, id string) (*model.RuntimeEnv, error)
+	GetRuntimeEnvs(ctx context.Context, ids []string) (map[string]model.RuntimeEnv, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -60,9 +62,9 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if req.RuntimeEnvID == "" {
-		return api.Invalid("runtime_env_id", "is required")
+		return errs.Invalid("runtime_env_id", "is required")
 	}
-	if err := api.CheckID("runtime_env_id", req.RuntimeEnvID, model.IDPrefix(model.KindEnv)); err != nil {
+	if err := api.CheckID("runtime_env_id", req.RuntimeEnvID, model.IDPrefix(model.KindRuntimeEnv)); err != nil {
 		return err
 	}
 	if err := model.CheckLabel(req.Key, req.Value); err != nil {
@@ -93,8 +95,8 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return h.update(w, r, func(l *model.Label) error {
-		if req.Version != nil && *req.Version != l.Version {
-			return api.Conflict("version: label %s is at version %d, not %d", l.ID, l.Version, *req.Version)
+		if err := errs.Version("label", l.ID, l.Version, req.Version); err != nil {
+			return err
 		}
 		if req.Key != nil {
 			l.Key = *req.Key
@@ -128,7 +130,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, fn func(*model.
 	}
 	_, err = h.Store.UpdateLabel(r.Context(), id, func(e *model.RuntimeEnv, l *model.Label) error {
 		if l.Status == model.StatusDeleted || !caller.CanRead(e.Owner, e.Visibility) {
-			return api.NotFound("runtime_env_label", id)
+			return errs.NotFound("runtime_env_label", id)
 		}
 		if err := caller.Writable("runtime_env", &e.Record); err != nil {
 			return err
@@ -145,7 +147,7 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, fn func(*model.
 type describeResponse struct {
 	api.Meta
 	Set []view.LabelItem `json:"runtime_env_label_set"`
-	api.PageInfo
+	page.Info
 }
 
 var describeParams = append([]string{"runtime_env_labels", "runtime_env_id", "verbose"}, api.PageParams...)
@@ -160,19 +162,19 @@ func ParseDescribe(r *http.Request, caller auth.Identity) (store.List, bool, err
 	}
 	sels := q.Strings("runtime_env_labels")
 	if len(sels) > 20 {
-		return l, false, api.Invalid("runtime_env_labels", "must hold at most 20 selectors")
+		return l, false, errs.Invalid("runtime_env_labels", "must hold at most 20 selectors")
 	}
 	for _, sel := range sels {
 		key, value, hasValue := strings.Cut(sel, "=")
 		if hasValue && value == "" {
-			return l, false, api.Invalid("runtime_env_labels", "selector %q must be key or key=value", sel)
+			return l, false, errs.Invalid("runtime_env_labels", "selector %q must be key or key=value", sel)
 		}
 		check := value
 		if !hasValue {
 			check = "x"
 		}
 		if err := model.CheckLabel(key, check); err != nil {
-			return l, false, api.Invalid("runtime_env_labels", "selector %q: %v", sel, err)
+			return l, false, errs.Invalid("runtime_env_labels", "selector %q: %v", sel, err)
 		}
 		l.Filter.Labels = append(l.Filter.Labels, model.LabelKV{Key: key, Value: value})
 	}
@@ -180,7 +182,7 @@ func ParseDescribe(r *http.Request, caller auth.Identity) (store.List, bool, err
 		return l, false, err
 	}
 	if l.Parent != "" {
-		if err := api.CheckID("runtime_env_id", l.Parent, model.IDPrefix(model.KindEnv)); err != nil {
+		if err := api.CheckID("runtime_env_id", l.Parent, model.IDPrefix(model.KindRuntimeEnv)); err != nil {
 			return l, false, err
 		}
 	}
@@ -202,33 +204,33 @@ func (h *Handler) describe(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if l.Parent != "" {
-		e, err := h.Store.GetEnv(r.Context(), l.Parent)
+		e, err := h.Store.GetRuntimeEnv(r.Context(), l.Parent)
 		if err != nil {
 			return err
 		}
 		if !caller.CanRead(e.Owner, e.Visibility) {
-			return api.NotFound("runtime_env", e.ID)
+			return errs.NotFound("runtime_env", e.ID)
 		}
 	}
 	labels, res, err := h.Store.ListLabels(r.Context(), l)
 	if err != nil {
 		return err
 	}
-	resp := &describeResponse{Set: make([]view.LabelItem, len(labels)), PageInfo: l.Page.Info(res.Total, res.Last, res.More)}
+	resp := &describeResponse{Set: make([]view.LabelItem, len(labels)), Info: l.Page.Info(res.Total, res.Last, res.More)}
 	var envs map[string]model.RuntimeEnv
 	if verbose {
 		ids := make([]string, len(labels))
 		for i, lb := range labels {
 			ids[i] = lb.RuntimeEnvID
 		}
-		if envs, err = h.Store.GetEnvs(r.Context(), ids); err != nil {
+		if envs, err = h.Store.GetRuntimeEnvs(r.Context(), ids); err != nil {
 			return err
 		}
 	}
 	for i := range labels {
 		resp.Set[i] = view.OfLabel(&labels[i])
 		if e, ok := envs[labels[i].RuntimeEnvID]; ok {
-			ev := view.OfEnv(&e, false)
+			ev := view.OfRuntimeEnv(&e, false)
 			resp.Set[i].RuntimeEnv = &ev
 		}
 	}

@@ -9,13 +9,6 @@ import (
 	lt "github.com/envhub/envhub/infra/local/localtest"
 )
 
-func newEnv(t testing.TB, e *lt.Env, u lt.User, vis string) string {
-	t.Helper()
-	r := e.Call(u, "CreateRuntimeEnv", lt.Req{Body: map[string]any{"runtime": "kubernetes", "name": "e", "endpoint": "https://k8s.example.com", "zone": "default", "visibility": vis}})
-	lt.OK(t, r)
-	return r.Body["runtime_env_id"].(string)
-}
-
 func newLabel(t testing.TB, e *lt.Env, u lt.User, env, k, v string) string {
 	t.Helper()
 	r := e.Call(u, "CreateRuntimeEnvLabel", lt.Req{Body: map[string]any{"runtime_env_id": env, "label_key": k, "label_value": v}})
@@ -46,7 +39,7 @@ func envLabels(t *testing.T, e *lt.Env, u lt.User, env string) int {
 
 func TestLabelRules(t *testing.T) {
 	e := lt.New(t)
-	env := newEnv(t, e, lt.Alice, "private")
+	env := e.RuntimeEnv(t, lt.Alice, "name", "e", "endpoint", "https://k8s.example.com", "visibility", "private")
 	newLabel(t, e, lt.Alice, env, "tier", "gold")
 	cases := []struct {
 		name   string
@@ -90,8 +83,8 @@ func TestLabelRules(t *testing.T) {
 
 func TestLabelLifecycleAndVisibility(t *testing.T) {
 	e := lt.New(t)
-	private := newEnv(t, e, lt.Alice, "private")
-	public := newEnv(t, e, lt.Alice, "public")
+	private := e.RuntimeEnv(t, lt.Alice, "name", "e", "endpoint", "https://k8s.example.com", "visibility", "private")
+	public := e.RuntimeEnv(t, lt.Alice, "name", "e", "endpoint", "https://k8s.example.com", "visibility", "public")
 	lp := newLabel(t, e, lt.Alice, private, "tier", "gold")
 	lq := newLabel(t, e, lt.Alice, public, "tier", "silver")
 	newLabel(t, e, lt.Alice, public, "region", "east")
@@ -172,7 +165,7 @@ func TestLabelLifecycleAndVisibility(t *testing.T) {
 
 func TestLabelLimitAndPaging(t *testing.T) {
 	e := lt.New(t)
-	env := newEnv(t, e, lt.Alice, "private")
+	env := e.RuntimeEnv(t, lt.Alice, "name", "e", "endpoint", "https://k8s.example.com", "visibility", "private")
 	for i := 0; i < 30; i++ {
 		newLabel(t, e, lt.Alice, env, fmt.Sprintf("k%02d", i), "v")
 	}

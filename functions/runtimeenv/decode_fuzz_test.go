@@ -23,7 +23,7 @@ func FuzzCreateRuntimeEnv(f *testing.F) {
 
 func FuzzDescribeRuntimeEnvs(f *testing.F) {
 	e := lt.New(f)
-	create(f, e, lt.Alice, envBody("seed"))
+	e.RuntimeEnv(f, lt.Alice, "name", "seed")
 	f.Add(uint8(0), "page_size=10&verbose=1&status=active&status=deleted")
 	f.Add(uint8(1), "search_word=%ff&owners=alice&owners=bob&visibility=public")
 	f.Add(uint8(2), "runtime_env_ids=re-abc&runtime_env_label_ids=rel-x&next_token=eyJhIjoieCIsInAiOjJ9")
@@ -35,7 +35,7 @@ func FuzzDescribeRuntimeEnvs(f *testing.F) {
 
 func FuzzModifyRuntimeEnv(f *testing.F) {
 	e := lt.New(f)
-	id := create(f, e, lt.Alice, envBody("seed", "visibility", "public"))
+	id := e.RuntimeEnv(f, lt.Alice, "name", "seed", "visibility", "public")
 	f.Add(uint8(0), id, `{"name":"n","description":"d","visibility":"private"}`)
 	f.Add(uint8(1), id, `{"owner":"carol","version":1}`)
 	f.Add(uint8(2), "re-nope", `{"name":""}`)
@@ -46,7 +46,7 @@ func FuzzModifyRuntimeEnv(f *testing.F) {
 
 func FuzzDeleteRuntimeEnv(f *testing.F) {
 	e := lt.New(f)
-	id := create(f, e, lt.Alice, envBody("seed"))
+	id := e.RuntimeEnv(f, lt.Alice, "name", "seed")
 	f.Add(uint8(1), id, "")
 	f.Add(uint8(0), id, "x=1")
 	f.Add(uint8(2), "re-\u00e9", "")

@@ -6,15 +6,17 @@ import (
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/page"
 	"github.com/envhub/envhub/shared/store"
 	"github.com/envhub/envhub/shared/view"
 )
 
 type describeResponse struct {
 	api.Meta
-	Set []view.Env `json:"runtime_env_set"`
-	api.PageInfo
+	Set []view.RuntimeEnv `json:"runtime_env_set"`
+	page.Info
 }
 
 var describeParams = append([]string{"runtime", "search_word", "status", "runtime_env_label_ids",
@@ -52,7 +54,7 @@ func ParseDescribe(r *http.Request, caller auth.Identity) (DescribeQuery, error)
 	}
 	for _, s := range q.Strings("status") {
 		if s != model.StatusActive && s != model.StatusDeleted {
-			return DescribeQuery{}, api.Invalid("status", "values must be %q or %q", model.StatusActive, model.StatusDeleted)
+			return DescribeQuery{}, errs.Invalid("status", "values must be %q or %q", model.StatusActive, model.StatusDeleted)
 		}
 		if !slices.Contains(l.Statuses, s) {
 			l.Statuses = append(l.Statuses, s)
@@ -71,7 +73,7 @@ func ParseDescribe(r *http.Request, caller auth.Identity) (DescribeQuery, error)
 		return DescribeQuery{}, err
 	}
 	if ids := q.Strings("runtime_env_ids"); len(ids) > 0 {
-		if err := api.CheckIDs("runtime_env_ids", ids, model.IDPrefix(model.KindEnv)); err != nil {
+		if err := api.CheckIDs("runtime_env_ids", ids, model.IDPrefix(model.KindRuntimeEnv)); err != nil {
 			return DescribeQuery{}, err
 		}
 		l.IDs = ids
@@ -103,7 +105,7 @@ func (h *Handler) describe(w http.ResponseWriter, r *http.Request) error {
 	l, verbose := d.List, d.Verbose
 	if labels := d.LabelIDs; len(labels) > 0 {
 		// Labels name their env: the envs carrying any of them, within runtime_env_ids if given.
-		envs, err := h.Store.LabelEnvs(r.Context(), labels)
+		envs, err := h.Store.LabelRuntimeEnvs(r.Context(), labels)
 		if err != nil {
 			return err
 		}
@@ -112,13 +114,13 @@ func (h *Handler) describe(w http.ResponseWriter, r *http.Request) error {
 		}
 		l.IDs = append([]string{}, envs...)
 	}
-	envs, res, err := h.Store.ListEnvs(r.Context(), l)
+	envs, res, err := h.Store.ListRuntimeEnvs(r.Context(), l)
 	if err != nil {
 		return err
 	}
-	resp := &describeResponse{Set: make([]view.Env, len(envs)), PageInfo: l.Page.Info(res.Total, res.Last, res.More)}
+	resp := &describeResponse{Set: make([]view.RuntimeEnv, len(envs)), Info: l.Page.Info(res.Total, res.Last, res.More)}
 	for i := range envs {
-		resp.Set[i] = view.OfEnv(&envs[i], verbose)
+		resp.Set[i] = view.OfRuntimeEnv(&envs[i], verbose)
 	}
 	api.WriteOK(w, r, resp)
 	return nil

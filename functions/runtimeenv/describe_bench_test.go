@@ -87,9 +87,9 @@ func seed(b *testing.B, e *lt.Env, n int) {
 		go func() {
 			defer wg.Done()
 			for atomic.AddInt64(&todo, -1) >= 0 {
-				env := &model.RuntimeEnv{Record: model.Record{ID: model.NewID(model.KindEnv), Owner: "alice", Visibility: model.Public},
+				env := &model.RuntimeEnv{Record: model.Record{ID: model.NewID(model.KindRuntimeEnv), Owner: "alice", Visibility: model.Public},
 					Runtime: model.Kubernetes, Name: "bench", Endpoint: "https://k8s.example.com", Zone: "default"}
-				if err := e.Deps.Store.CreateEnv(context.Background(), env); err != nil {
+				if err := e.Deps.Store.CreateRuntimeEnv(context.Background(), env); err != nil {
 					failed.Store(err)
 					return
 				}

@@ -11,8 +11,8 @@ import (
 
 func FuzzDescribeRuntimeEnvsToken(f *testing.F) {
 	e := lt.New(f)
-	id := create(f, e, lt.Alice, envBody("seed1"))
-	create(f, e, lt.Alice, envBody("seed2", "visibility", "public"))
+	id := e.RuntimeEnv(f, lt.Alice, "name", "seed1")
+	e.RuntimeEnv(f, lt.Alice, "name", "seed2", "visibility", "public")
 	after := e.IssuedAfter(f, "DescribeRuntimeEnvs")
 	f.Add(uint8(0), "page_size=1", after)
 	f.Add(uint8(1), "page_size=1&visibility=public", after)

@@ -9,6 +9,7 @@ import (
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/deps"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/netguard"
 	"github.com/envhub/envhub/shared/store"
@@ -16,10 +17,10 @@ import (
 
 // Store is what the handlers need from the store.
 type Store interface {
-	CreateEnv(ctx context.Context, e *model.RuntimeEnv) error
-	UpdateEnv(ctx context.Context, id string, fn func(*model.RuntimeEnv) error) (*model.RuntimeEnv, error)
-	ListEnvs(ctx context.Context, l store.List) ([]model.RuntimeEnv, *store.Result, error)
-	LabelEnvs(ctx context.Context, labelIDs []string) ([]string, error)
+	CreateRuntimeEnv(ctx context.Context, e *model.RuntimeEnv) error
+	UpdateRuntimeEnv(ctx context.Context, id string, fn func(*model.RuntimeEnv) error) (*model.RuntimeEnv, error)
+	ListRuntimeEnvs(ctx context.Context, l store.List) ([]model.RuntimeEnv, *store.Result, error)
+	LabelRuntimeEnvs(ctx context.Context, labelIDs []string) ([]string, error)
 }
 
 // Prober validates an endpoint live.
@@ -71,22 +72,22 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
 	if err := api.DecodeBody(r, &req); err != nil {
 		return err
 	}
-	env, err := h.newEnv(caller, &req)
+	env, err := h.newRuntimeEnv(caller, &req)
 	if err != nil {
 		return err
 	}
 	if err := h.Probe.Endpoint(r.Context(), env); err != nil {
 		return err
 	}
-	if err := h.Store.CreateEnv(r.Context(), env); err != nil {
+	if err := h.Store.CreateRuntimeEnv(r.Context(), env); err != nil {
 		return err
 	}
 	api.WriteOK(w, r, &idResponse{ID: env.ID})
 	return nil
 }
 
-// newEnv validates a create request into a new env record.
-func (h *Handler) newEnv(caller auth.Identity, req *CreateRequest) (*model.RuntimeEnv, error) {
+// newRuntimeEnv validates a create request into a new env record.
+func (h *Handler) newRuntimeEnv(caller auth.Identity, req *CreateRequest) (*model.RuntimeEnv, error) {
 	if err := model.CheckRuntime(req.Runtime); err != nil {
 		return nil, err
 	}
@@ -97,10 +98,10 @@ func (h *Handler) newEnv(caller auth.Identity, req *CreateRequest) (*model.Runti
 		return nil, err
 	}
 	if req.Endpoint == "" {
-		return nil, api.Invalid("endpoint", "is required")
+		return nil, errs.Invalid("endpoint", "is required")
 	}
 	if _, err := h.Policy.CheckURL(req.Endpoint); err != nil {
-		return nil, api.Invalid("endpoint", "%v", err)
+		return nil, errs.Invalid("endpoint", "%v", err)
 	}
 	if err := model.CheckZone(req.Zone); err != nil {
 		return nil, err
@@ -116,7 +117,7 @@ func (h *Handler) newEnv(caller auth.Identity, req *CreateRequest) (*model.Runti
 		return nil, err
 	}
 	return &model.RuntimeEnv{
-		Record:  model.Record{ID: model.NewID(model.KindEnv), Owner: owner, Visibility: req.Visibility},
+		Record:  model.Record{ID: model.NewID(model.KindRuntimeEnv), Owner: owner, Visibility: req.Visibility},
 		Runtime: req.Runtime, Name: req.Name, Description: req.Description, Endpoint: req.Endpoint, Zone: req.Zone,
 	}, nil
 }
@@ -144,7 +145,7 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := api.PathID(r, "runtime_env_id", model.IDPrefix(model.KindEnv))
+	id, err := api.PathID(r, "runtime_env_id", model.IDPrefix(model.KindRuntimeEnv))
 	if err != nil {
 		return err
 	}
@@ -155,12 +156,12 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 	if err := checkModify(caller, &req); err != nil {
 		return err
 	}
-	_, err = h.Store.UpdateEnv(r.Context(), id, func(e *model.RuntimeEnv) error {
+	_, err = h.Store.UpdateRuntimeEnv(r.Context(), id, func(e *model.RuntimeEnv) error {
 		if err := caller.Writable("runtime_env", &e.Record); err != nil {
 			return err
 		}
-		if req.Version != nil && *req.Version != e.Version {
-			return api.Conflict("version: runtime env %s is at version %d, not %d", id, e.Version, *req.Version)
+		if err := errs.Version("runtime env", id, e.Version, req.Version); err != nil {
+			return err
 		}
 		if req.Name != nil {
 			e.Name = *req.Name
@@ -214,19 +215,19 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	id, err := api.PathID(r, "runtime_env_id", model.IDPrefix(model.KindEnv))
+	id, err := api.PathID(r, "runtime_env_id", model.IDPrefix(model.KindRuntimeEnv))
 	if err != nil {
 		return err
 	}
 	if _, err := api.ParseQuery(r); err != nil {
 		return err
 	}
-	_, err = h.Store.UpdateEnv(r.Context(), id, func(e *model.RuntimeEnv) error {
+	_, err = h.Store.UpdateRuntimeEnv(r.Context(), id, func(e *model.RuntimeEnv) error {
 		if err := caller.Writable("runtime_env", &e.Record); err != nil {
 			return err
 		}
 		if e.CredentialID != "" {
-			return api.Conflict("runtime env %s has credential %s attached: detach it first", id, e.CredentialID)
+			return errs.Conflict("runtime env %s has credential %s attached: detach it first", id, e.CredentialID)
 		}
 		e.Status = model.StatusDeleted
 		return nil

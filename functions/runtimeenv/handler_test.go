@@ -18,13 +18,6 @@ func envBody(name string, extra ...string) map[string]any {
 	return b
 }
 
-func create(t testing.TB, e *lt.Env, u lt.User, body map[string]any) string {
-	t.Helper()
-	r := e.Call(u, "CreateRuntimeEnv", lt.Req{Body: body})
-	lt.OK(t, r)
-	return r.Body["runtime_env_id"].(string)
-}
-
 func describe(t *testing.T, e *lt.Env, u lt.User, q url.Values) lt.Response {
 	t.Helper()
 	r := e.Call(u, "DescribeRuntimeEnvs", lt.Req{Query: q})
@@ -67,7 +60,7 @@ func TestCreate(t *testing.T) {
 
 func TestCreateRejectsBadInput(t *testing.T) {
 	e := lt.New(t)
-	create(t, e, lt.Alice, envBody("keep"))
+	e.RuntimeEnv(t, lt.Alice, "name", "keep")
 	cases := []struct {
 		name   string
 		user   lt.User
@@ -118,9 +111,9 @@ func TestCreateRejectsBadInput(t *testing.T) {
 
 func TestOwnerAndVisibility(t *testing.T) {
 	e := lt.New(t)
-	private := create(t, e, lt.Alice, envBody("alice-private"))
-	public := create(t, e, lt.Alice, envBody("alice-public", "visibility", "public"))
-	bobs := create(t, e, lt.Admin, envBody("made-for-bob", "owner", "bob"))
+	private := e.RuntimeEnv(t, lt.Alice, "name", "alice-private")
+	public := e.RuntimeEnv(t, lt.Alice, "name", "alice-public", "visibility", "public")
+	bobs := e.RuntimeEnv(t, lt.Admin, "name", "made-for-bob", "owner", "bob")
 
 	if got := ids(describe(t, e, lt.Bob, nil)); !same(got, bobs, public) {
 		t.Fatalf("bob sees %v", got)
@@ -182,7 +175,7 @@ func TestPaging(t *testing.T) {
 	e := lt.New(t)
 	var made []string
 	for i := 0; i < 23; i++ {
-		made = append([]string{create(t, e, lt.Alice, envBody(fmt.Sprintf("env-%02d", i)))}, made...)
+		made = append([]string{e.RuntimeEnv(t, lt.Alice, "name", fmt.Sprintf("env-%02d", i))}, made...)
 	}
 	r := describe(t, e, lt.Alice, nil)
 	if got := ids(r); !same(got, made[:10]...) {
@@ -240,9 +233,9 @@ func TestPaging(t *testing.T) {
 
 func TestFilters(t *testing.T) {
 	e := lt.New(t)
-	k8s := create(t, e, lt.Alice, envBody("Prod-Cluster"))
-	qc := create(t, e, lt.Alice, envBody("qc-zone", "runtime", "qingcloud", "endpoint", "https://api.qingcloud.com/iaas/", "zone", "pek3a"))
-	gone := create(t, e, lt.Alice, envBody("old-cluster"))
+	k8s := e.RuntimeEnv(t, lt.Alice, "name", "Prod-Cluster")
+	qc := e.RuntimeEnv(t, lt.Alice, "name", "qc-zone", "runtime", "qingcloud", "endpoint", "https://api.qingcloud.com/iaas/", "zone", "pek3a")
+	gone := e.RuntimeEnv(t, lt.Alice, "name", "old-cluster")
 	lt.OK(t, e.Call(lt.Alice, "DeleteRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": gone}}))
 	label := e.Call(lt.Alice, "CreateRuntimeEnvLabel", lt.Req{Body: map[string]any{"runtime_env_id": qc, "label_key": "tier", "label_value": "gold"}})
 	lt.OK(t, label)
@@ -283,7 +276,7 @@ func TestFilters(t *testing.T) {
 
 func TestModifyAndDelete(t *testing.T) {
 	e := lt.New(t)
-	id := create(t, e, lt.Alice, envBody("m"))
+	id := e.RuntimeEnv(t, lt.Alice, "name", "m")
 	path := map[string]string{"runtime_env_id": id}
 	lt.OK(t, e.Call(lt.Alice, "ModifyRuntimeEnv", lt.Req{Path: path, Body: map[string]any{"name": "renamed", "visibility": "public"}}))
 	r := e.Call(lt.Alice, "ModifyRuntimeEnv", lt.Req{Path: path, Body: map[string]any{"name": "stale", "version": 1}})
@@ -323,29 +316,29 @@ func TestModifyAndDelete(t *testing.T) {
 // Concurrent read-modify-writes of one env must all land.
 func TestConcurrentChangesKeepEveryUpdate(t *testing.T) {
 	e := lt.New(t)
-	id := create(t, e, lt.Alice, envBody("busy"))
+	id := e.RuntimeEnv(t, lt.Alice, "name", "busy")
 	var wg sync.WaitGroup
-	errs := make(chan string, 20)
+	failures := make(chan string, 20)
 	for i := 0; i < 10; i++ {
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			r := e.Call(lt.Alice, "CreateRuntimeEnvLabel", lt.Req{Body: map[string]any{"runtime_env_id": id, "label_key": fmt.Sprintf("k%d", i), "label_value": "v"}})
 			if r.Status != 200 {
-				errs <- r.Raw
+				failures <- r.Raw
 			}
 		}()
 		go func() {
 			defer wg.Done()
 			r := e.Call(lt.Alice, "ModifyRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": id}, Body: map[string]any{"description": fmt.Sprint("d", i)}})
 			if r.Status != 200 {
-				errs <- r.Raw
+				failures <- r.Raw
 			}
 		}()
 	}
 	wg.Wait()
-	close(errs)
-	for err := range errs {
+	close(failures)
+	for err := range failures {
 		t.Error(err)
 	}
 	item := describe(t, e, lt.Alice, url.Values{"runtime_env_ids": {id}}).Body["runtime_env_set"].([]any)[0].(map[string]any)

@@ -22,7 +22,7 @@ func TestTotalsStayExact(t *testing.T) {
 	for i := 0; i < 60; i++ {
 		switch op := rng.IntN(10); {
 		case op < 5 || len(envs) == 0:
-			envs = append(envs, create(t, e, lt.Admin, envBody(fmt.Sprint("e", i), "owner", owners[rng.IntN(3)], "visibility", vis[rng.IntN(2)])))
+			envs = append(envs, e.RuntimeEnv(t, lt.Admin, "name", fmt.Sprint("e", i), "owner", owners[rng.IntN(3)], "visibility", vis[rng.IntN(2)]))
 		case op < 8:
 			body := map[string]any{"visibility": vis[rng.IntN(2)]}
 			if rng.IntN(2) == 0 {

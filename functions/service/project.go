@@ -10,7 +10,9 @@ import (
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/deps"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/page"
 	"github.com/envhub/envhub/shared/render"
 	"github.com/envhub/envhub/shared/store"
 )
@@ -24,7 +26,7 @@ type Store interface {
 	CreateTemplate(ctx context.Context, st *model.ServiceTemplate, check func(*model.Project) error) error
 	TemplateByName(ctx context.Context, projectID, name string) (*model.ServiceTemplate, error)
 	UpdateTemplate(ctx context.Context, st *model.ServiceTemplate, fn func(*model.Project, *model.ServiceTemplate) error) error
-	ListTemplates(ctx context.Context, projectID string, page api.Page) ([]model.ServiceTemplate, *store.Result, error)
+	ListTemplates(ctx context.Context, projectID string, page page.Page) ([]model.ServiceTemplate, *store.Result, error)
 }
 
 var _ Store = (*store.Store)(nil)
@@ -150,7 +152,7 @@ func (h *Handler) project(r *http.Request, caller auth.Identity, q api.Query) (*
 		return nil, err
 	}
 	if !caller.CanRead(p.Owner, p.Visibility) || p.Status != model.StatusActive {
-		return nil, api.NotFound("project", key)
+		return nil, errs.NotFound("project", key)
 	}
 	return p, nil
 }
@@ -217,8 +219,8 @@ func (h *Handler) updateProject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return h.changeProject(w, r, func(caller auth.Identity, p *model.Project) error {
-		if req.Version != nil && *req.Version != p.Version {
-			return api.Conflict("version: project %s is at version %d, not %d", p.Key, p.Version, *req.Version)
+		if err := errs.Version("project", p.Key, p.Version, req.Version); err != nil {
+			return err
 		}
 		set(&p.Name, req.Name)
 		set(&p.Description, req.Description)
@@ -249,7 +251,7 @@ func set(dst *string, v *string) {
 func (h *Handler) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	return h.changeProject(w, r, func(_ auth.Identity, p *model.Project) error {
 		if p.Services > 0 || p.Environments > 0 {
-			return api.Conflict("project %s still has %d service templates and %d environments: delete them first", p.Key, p.Services, p.Environments)
+			return errs.Conflict("project %s still has %d service templates and %d environments: delete them first", p.Key, p.Services, p.Environments)
 		}
 		p.Status = model.StatusDeleted
 		return nil

@@ -14,34 +14,15 @@ var tplVars = []map[string]any{{"key": "replicas", "value": "1", "type": "string
 
 func pk(key string) url.Values { return url.Values{"projectKey": {key}} }
 
-func success(t testing.TB, r lt.Response) {
-	t.Helper()
-	if r.Status != 200 || r.Body["message"] != "success" {
-		t.Fatalf("want success, got %d %s", r.Status, r.Raw)
-	}
-}
-
 func newProject(t testing.TB, e *lt.Env, u lt.User, key, vis string) {
 	t.Helper()
-	success(t, e.Call(u, "CreateProject", lt.Req{Body: map[string]any{"project_key": key, "project_name": "P " + key, "visibility": vis,
+	lt.Success(t, e.Call(u, "CreateProject", lt.Req{Body: map[string]any{"project_key": key, "project_name": "P " + key, "visibility": vis,
 		"global_variables": []map[string]any{{"key": "replicas", "value": "2", "type": "string"}}}}))
 }
 
 func newTemplate(t testing.TB, e *lt.Env, u lt.User, project, name string) {
 	t.Helper()
-	success(t, e.Call(u, "CreateServiceTemplate", lt.Req{Query: pk(project), Body: map[string]any{"service_name": name, "yaml": tpl, "variables": tplVars}}))
-}
-
-// failed checks an environment-API error: status, the {code, message,
-// description} body, and that the message names what was wrong.
-func failed(t *testing.T, r lt.Response, status int, says string) {
-	t.Helper()
-	if r.Status != status || r.Body["code"] != float64(status) || r.Body["description"] == "" {
-		t.Fatalf("got %d %s, want %d", r.Status, r.Raw, status)
-	}
-	if msg, _ := r.Body["message"].(string); !strings.Contains(msg, says) {
-		t.Fatalf("message %q does not name %q", msg, says)
-	}
+	lt.Success(t, e.Call(u, "CreateServiceTemplate", lt.Req{Query: pk(project), Body: map[string]any{"service_name": name, "yaml": tpl, "variables": tplVars}}))
 }
 
 func TestProjects(t *testing.T) {
@@ -70,7 +51,9 @@ func TestProjects(t *testing.T) {
 		"other owner":      {lt.Alice, map[string]any{"project_key": "x", "owner": "bob"}, 403, "owner"},
 		"anonymous":        {lt.Anonymous, map[string]any{"project_key": "x"}, 401, "unauthenticated"},
 	} {
-		t.Run(name, func(t *testing.T) { failed(t, e.Call(c.user, "CreateProject", lt.Req{Body: c.body}), c.status, c.says) })
+		t.Run(name, func(t *testing.T) {
+			lt.Failed(t, e.Call(c.user, "CreateProject", lt.Req{Body: c.body}), c.status, c.says)
+		})
 	}
 	list := func(u lt.User) []string {
 		r := e.Call(u, "ListProjects", lt.Req{})
@@ -86,18 +69,18 @@ func TestProjects(t *testing.T) {
 	if got := strings.Join(list(lt.Bob), ","); got != "blog" {
 		t.Fatalf("bob lists %s (private projects leak)", got)
 	}
-	failed(t, e.Call(lt.Bob, "GetProject", lt.Req{Query: pk("shop")}), 404, "shop")
-	failed(t, e.Call(lt.Bob, "UpdateProject", lt.Req{Query: pk("blog"), Body: map[string]any{"description": "x"}}), 403, "project")
-	failed(t, e.Call(lt.Alice, "UpdateProject", lt.Req{Query: pk("blog"), Body: map[string]any{"version": 7}}), 409, "version")
-	failed(t, e.Call(lt.Alice, "UpdateProject", lt.Req{Query: pk("blog"), Body: map[string]any{"project_name": ""}}), 400, "project_name")
-	failed(t, e.Call(lt.Alice, "GetProject", lt.Req{Query: url.Values{}}), 400, "projectKey")
-	success(t, e.Call(lt.Alice, "UpdateProject", lt.Req{Query: pk("blog"), Body: map[string]any{"description": "d", "visibility": "private"}}))
+	lt.Failed(t, e.Call(lt.Bob, "GetProject", lt.Req{Query: pk("shop")}), 404, "shop")
+	lt.Failed(t, e.Call(lt.Bob, "UpdateProject", lt.Req{Query: pk("blog"), Body: map[string]any{"description": "x"}}), 403, "project")
+	lt.Failed(t, e.Call(lt.Alice, "UpdateProject", lt.Req{Query: pk("blog"), Body: map[string]any{"version": 7}}), 409, "version")
+	lt.Failed(t, e.Call(lt.Alice, "UpdateProject", lt.Req{Query: pk("blog"), Body: map[string]any{"project_name": ""}}), 400, "project_name")
+	lt.Failed(t, e.Call(lt.Alice, "GetProject", lt.Req{Query: url.Values{}}), 400, "projectKey")
+	lt.Success(t, e.Call(lt.Alice, "UpdateProject", lt.Req{Query: pk("blog"), Body: map[string]any{"description": "d", "visibility": "private"}}))
 	if got := list(lt.Bob); len(got) != 0 {
 		t.Fatalf("bob still lists %v", got)
 	}
 	// Delete frees the key.
-	success(t, e.Call(lt.Alice, "DeleteProject", lt.Req{Query: pk("blog")}))
-	failed(t, e.Call(lt.Alice, "GetProject", lt.Req{Query: pk("blog")}), 404, "blog")
+	lt.Success(t, e.Call(lt.Alice, "DeleteProject", lt.Req{Query: pk("blog")}))
+	lt.Failed(t, e.Call(lt.Alice, "GetProject", lt.Req{Query: pk("blog")}), 404, "blog")
 	newProject(t, e, lt.Bob, "blog", "private")
 }
 
@@ -136,28 +119,28 @@ func TestServiceTemplates(t *testing.T) {
 		"not the owner":       {lt.Bob, "shop", body("x", tpl, tplVars), 403, "project"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			failed(t, e.Call(c.user, "CreateServiceTemplate", lt.Req{Query: pk(c.project), Body: c.body}), c.status, c.says)
+			lt.Failed(t, e.Call(c.user, "CreateServiceTemplate", lt.Req{Query: pk(c.project), Body: c.body}), c.status, c.says)
 		})
 	}
 	if r := e.Call(lt.Alice, "ListServiceTemplates", lt.Req{Query: pk("shop")}); r.Body["total"] != float64(2) {
 		t.Fatalf("bad input stored templates: %s", r.Raw)
 	}
 	web := map[string]string{"serviceName": "web"}
-	failed(t, e.Call(lt.Alice, "UpdateServiceTemplate", lt.Req{Query: pk("shop"), Path: web, Body: map[string]any{"yaml": "{{ .nope }}"}}), 400, "yaml")
-	failed(t, e.Call(lt.Bob, "UpdateServiceTemplate", lt.Req{Query: pk("shop"), Path: web, Body: map[string]any{"yaml": tpl}}), 403, "project")
-	failed(t, e.Call(lt.Alice, "UpdateServiceTemplate", lt.Req{Query: pk("shop"), Path: web, Body: map[string]any{"version": 9}}), 409, "version")
-	success(t, e.Call(lt.Alice, "UpdateServiceTemplate", lt.Req{Query: pk("shop"), Path: web, Body: map[string]any{"variables": []map[string]any{tplVars[0], {"key": "image", "value": "nginx:1.28", "type": "string"}}}}))
+	lt.Failed(t, e.Call(lt.Alice, "UpdateServiceTemplate", lt.Req{Query: pk("shop"), Path: web, Body: map[string]any{"yaml": "{{ .nope }}"}}), 400, "yaml")
+	lt.Failed(t, e.Call(lt.Bob, "UpdateServiceTemplate", lt.Req{Query: pk("shop"), Path: web, Body: map[string]any{"yaml": tpl}}), 403, "project")
+	lt.Failed(t, e.Call(lt.Alice, "UpdateServiceTemplate", lt.Req{Query: pk("shop"), Path: web, Body: map[string]any{"version": 9}}), 409, "version")
+	lt.Success(t, e.Call(lt.Alice, "UpdateServiceTemplate", lt.Req{Query: pk("shop"), Path: web, Body: map[string]any{"variables": []map[string]any{tplVars[0], {"key": "image", "value": "nginx:1.28", "type": "string"}}}}))
 	if r := e.Call(lt.Alice, "GetServiceTemplate", lt.Req{Query: pk("shop"), Path: web}); r.Body["version"] != float64(2) {
 		t.Fatalf("after update %s", r.Raw)
 	}
 	// A project with services cannot be deleted; deleting them frees names and the project.
-	failed(t, e.Call(lt.Alice, "DeleteProject", lt.Req{Query: pk("shop")}), 409, "service templates")
-	success(t, e.Call(lt.Alice, "DeleteServiceTemplate", lt.Req{Query: pk("shop"), Path: web}))
-	failed(t, e.Call(lt.Alice, "GetServiceTemplate", lt.Req{Query: pk("shop"), Path: web}), 404, "web")
+	lt.Failed(t, e.Call(lt.Alice, "DeleteProject", lt.Req{Query: pk("shop")}), 409, "service templates")
+	lt.Success(t, e.Call(lt.Alice, "DeleteServiceTemplate", lt.Req{Query: pk("shop"), Path: web}))
+	lt.Failed(t, e.Call(lt.Alice, "GetServiceTemplate", lt.Req{Query: pk("shop"), Path: web}), 404, "web")
 	newTemplate(t, e, lt.Alice, "shop", "web")
 	for _, s := range []string{"web", "api"} {
-		success(t, e.Call(lt.Alice, "DeleteServiceTemplate", lt.Req{Query: pk("shop"), Path: map[string]string{"serviceName": s}}))
+		lt.Success(t, e.Call(lt.Alice, "DeleteServiceTemplate", lt.Req{Query: pk("shop"), Path: map[string]string{"serviceName": s}}))
 	}
-	success(t, e.Call(lt.Alice, "DeleteProject", lt.Req{Query: pk("shop")}))
-	failed(t, e.Call(lt.Alice, "ListServiceTemplates", lt.Req{Query: pk("shop")}), 404, "shop")
+	lt.Success(t, e.Call(lt.Alice, "DeleteProject", lt.Req{Query: pk("shop")}))
+	lt.Failed(t, e.Call(lt.Alice, "ListServiceTemplates", lt.Req{Query: pk("shop")}), 404, "shop")
 }

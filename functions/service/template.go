@@ -5,6 +5,7 @@ import (
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/render"
 )
@@ -59,7 +60,7 @@ func (h *Handler) createTemplate(w http.ResponseWriter, r *http.Request) error {
 		Name: req.Name, YAML: req.YAML, Variables: req.Variables}
 	err = h.Store.CreateTemplate(r.Context(), st, func(p *model.Project) error {
 		if p.Status != model.StatusActive {
-			return api.NotFound("project", p.Key)
+			return errs.NotFound("project", p.Key)
 		}
 		return caller.Writable("project", &p.Record)
 	})
@@ -77,7 +78,7 @@ func checkTemplate(name, yaml string, vars []model.Var) error {
 		return err
 	}
 	if yaml == "" {
-		return api.Invalid("yaml", "is required")
+		return errs.Invalid("yaml", "is required")
 	}
 	return render.Validate(name, yaml, vars)
 }
@@ -162,8 +163,8 @@ func (h *Handler) updateTemplate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return h.changeTemplate(w, r, func(st *model.ServiceTemplate) error {
-		if req.Version != nil && *req.Version != st.Version {
-			return api.Conflict("version: service %s is at version %d, not %d", st.Name, st.Version, *req.Version)
+		if err := errs.Version("service", st.Name, st.Version, req.Version); err != nil {
+			return err
 		}
 		set(&st.YAML, req.YAML)
 		if req.Variables != nil {
@@ -193,7 +194,7 @@ func (h *Handler) changeTemplate(w http.ResponseWriter, r *http.Request, fn func
 	}
 	err = h.Store.UpdateTemplate(r.Context(), st, func(p *model.Project, st *model.ServiceTemplate) error {
 		if p.Status != model.StatusActive || st.Status != model.StatusActive {
-			return api.NotFound("service", st.Name)
+			return errs.NotFound("service", st.Name)
 		}
 		if err := caller.Writable("project", &p.Record); err != nil {
 			return err

@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/envhub/envhub/shared/errs"
 )
 
 // MaxBody bounds request bodies; API Gateway's own limit is far above any valid request.
@@ -19,10 +21,10 @@ const MaxBody = 256 << 10
 func DecodeBody(r *http.Request, v any) error {
 	data, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if err != nil {
-		return Invalid("body", "cannot be read: %v", err)
+		return errs.Invalid("body", "cannot be read: %v", err)
 	}
 	if len(data) > MaxBody {
-		return Invalid("body", "must be at most %d bytes", MaxBody)
+		return errs.Invalid("body", "must be at most %d bytes", MaxBody)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		data = []byte("{}")
@@ -33,7 +35,7 @@ func DecodeBody(r *http.Request, v any) error {
 		return bodyError(err)
 	}
 	if dec.More() {
-		return Invalid("body", "must hold exactly one JSON object")
+		return errs.Invalid("body", "must hold exactly one JSON object")
 	}
 	return nil
 }
@@ -45,15 +47,15 @@ func bodyError(err error) error {
 	case errors.As(err, &typeErr):
 		field := typeErr.Field
 		if field == "" {
-			return Invalid("body", "must be a JSON object")
+			return errs.Invalid("body", "must be a JSON object")
 		}
-		return Invalid(field, "must be a JSON %s", jsonType(typeErr.Type.Kind().String()))
+		return errs.Invalid(field, "must be a JSON %s", jsonType(typeErr.Type.Kind().String()))
 	case errors.As(err, &syntaxErr):
-		return Invalid("body", "is not valid JSON at offset %d", syntaxErr.Offset)
+		return errs.Invalid("body", "is not valid JSON at offset %d", syntaxErr.Offset)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return Invalid(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "is not a known parameter")
+		return errs.Invalid(strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), "is not a known parameter")
 	}
-	return Invalid("body", "is not valid JSON: %v", err)
+	return errs.Invalid("body", "is not valid JSON: %v", err)
 }
 
 func jsonType(kind string) string {
@@ -75,7 +77,7 @@ type Query struct{ v url.Values }
 func ParseQuery(r *http.Request, known ...string) (Query, error) {
 	v, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return Query{}, Invalid("query", "is malformed: %v", err)
+		return Query{}, errs.Invalid("query", "is malformed: %v", err)
 	}
 	for name := range v {
 		ok := false
@@ -83,7 +85,7 @@ func ParseQuery(r *http.Request, known ...string) (Query, error) {
 			ok = ok || k == name
 		}
 		if !ok {
-			return Query{}, Invalid(name, "is not a known parameter")
+			return Query{}, errs.Invalid(name, "is not a known parameter")
 		}
 	}
 	return Query{v}, nil
@@ -93,7 +95,7 @@ func ParseQuery(r *http.Request, known ...string) (Query, error) {
 func (q Query) String(name string) (string, error) {
 	vals := q.v[name]
 	if len(vals) > 1 {
-		return "", Invalid(name, "must be given once")
+		return "", errs.Invalid(name, "must be given once")
 	}
 	if len(vals) == 0 {
 		return "", nil
@@ -120,10 +122,10 @@ func (q Query) Int(name string, def, min, max int) (int, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		return 0, Invalid(name, "must be an integer")
+		return 0, errs.Invalid(name, "must be an integer")
 	}
 	if n < min || n > max {
-		return 0, Invalid(name, "must be between %d and %d", min, max)
+		return 0, errs.Invalid(name, "must be between %d and %d", min, max)
 	}
 	return n, nil
 }
@@ -146,7 +148,7 @@ func CheckID(field, id, prefix string) error {
 	if !ok || len(rest) == 0 || len(rest) > 32 || strings.ContainsFunc(rest, func(r rune) bool {
 		return (r < 'a' || r > 'z') && (r < '0' || r > '9')
 	}) {
-		return Invalid(field, "must be an id: %q followed by lowercase letters and digits", prefix)
+		return errs.Invalid(field, "must be an id: %q followed by lowercase letters and digits", prefix)
 	}
 	return nil
 }
@@ -154,7 +156,7 @@ func CheckID(field, id, prefix string) error {
 // CheckIDs validates a list filter of ids (at most 100, one BatchGetItem).
 func CheckIDs(field string, ids []string, prefix string) error {
 	if len(ids) > 100 {
-		return Invalid(field, "must hold at most 100 ids")
+		return errs.Invalid(field, "must hold at most 100 ids")
 	}
 	for _, id := range ids {
 		if err := CheckID(field, id, prefix); err != nil {

@@ -6,6 +6,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/envhub/envhub/shared/errs"
+	"github.com/envhub/envhub/shared/page"
 )
 
 type fuzzBody struct {
@@ -23,7 +26,7 @@ func FuzzDecodeBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		var v fuzzBody
 		err := DecodeBody(httptest.NewRequest("POST", "/", strings.NewReader(body)), &v)
-		if err != nil && !errors.Is(err, ErrInvalid) {
+		if err != nil && !errors.Is(err, errs.ErrInvalid) {
 			t.Fatalf("%q: %v", body, err)
 		}
 	})
@@ -40,19 +43,19 @@ func FuzzParsePage(f *testing.F) {
 		r.URL.RawQuery = raw
 		q, err := ParseQuery(r, append([]string{"a", "b"}, PageParams...)...)
 		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
+			if !errors.Is(err, errs.ErrInvalid) {
 				t.Fatalf("%q: %v", raw, err)
 			}
 			return
 		}
 		p, err := ParsePage(q)
 		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
+			if !errors.Is(err, errs.ErrInvalid) {
 				t.Fatalf("%q: %v", raw, err)
 			}
 			return
 		}
-		if p.Size < 1 || p.Size > 100 || p.Number < 1 || p.Skip() > MaxSkip {
+		if p.Size < 1 || p.Size > 100 || p.Number < 1 || p.Skip() > page.MaxSkip {
 			t.Fatalf("%q: page %+v", raw, p)
 		}
 		tok := p.Info(1000, "k|x", true).NextToken

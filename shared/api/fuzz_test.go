@@ -5,6 +5,8 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"testing"
+
+	"github.com/envhub/envhub/shared/errs"
 )
 
 // Complements decode_fuzz_test.go (FuzzDecodeBody, FuzzParsePage): the path
@@ -33,14 +35,14 @@ func FuzzPathID(f *testing.F) {
 			t.Fatalf("%q (prefix %q) refused: %v", id, prefix, err)
 		case !want && err == nil:
 			t.Fatalf("%q (prefix %q) accepted", id, prefix)
-		case err != nil && !errors.Is(err, ErrInvalid):
-			t.Fatalf("%q: %v does not wrap ErrInvalid", id, err)
+		case err != nil && !errors.Is(err, errs.ErrInvalid):
+			t.Fatalf("%q: %v does not wrap errs.ErrInvalid", id, err)
 		}
 	})
 }
 
 // Query.Int returns def when the parameter is absent or empty, a value in
-// [lo, hi] when it parses, and otherwise an error wrapping ErrInvalid.
+// [lo, hi] when it parses, and otherwise an error wrapping errs.ErrInvalid.
 func FuzzQueryInt(f *testing.F) {
 	f.Add("n=5", 1, 1, 10)
 	f.Add("n=0&n=1", 1, 0, 1)
@@ -54,7 +56,7 @@ func FuzzQueryInt(f *testing.F) {
 		r.URL.RawQuery = raw
 		q, err := ParseQuery(r, "n", "m")
 		if err != nil {
-			if !errors.Is(err, ErrInvalid) {
+			if !errors.Is(err, errs.ErrInvalid) {
 				t.Fatalf("%q: %v", raw, err)
 			}
 			return
@@ -63,8 +65,8 @@ func FuzzQueryInt(f *testing.F) {
 		s, _ := q.String("n")
 		switch {
 		case err != nil:
-			if !errors.Is(err, ErrInvalid) {
-				t.Fatalf("%q: %v does not wrap ErrInvalid", raw, err)
+			if !errors.Is(err, errs.ErrInvalid) {
+				t.Fatalf("%q: %v does not wrap errs.ErrInvalid", raw, err)
 			}
 		case s == "":
 			if n != def {

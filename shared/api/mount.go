@@ -10,6 +10,7 @@ import (
 
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/routes"
 )
 
@@ -55,7 +56,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc, _ := core.GetAPIGatewayV2ContextFromContext(r.Context())
 	m, ok := rt.routes[rc.RouteKey]
 	if !ok || !setPathValues(r, m.route.Path) {
-		WriteError(w, r, fmt.Errorf("%w: route %q is not served here", ErrNotFound, rc.RouteKey))
+		WriteError(w, r, fmt.Errorf("%w: route %q is not served here", errs.ErrNotFound, rc.RouteKey))
 		return
 	}
 	r = r.WithContext(WithRoute(r.Context(), m.route))

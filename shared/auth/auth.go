@@ -9,7 +9,7 @@ import (
 
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
-	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 )
 
@@ -63,7 +63,7 @@ func unauthenticated() error {
 type authError struct{}
 
 func (*authError) Error() string { return "unauthenticated: a valid bearer token is required" }
-func (*authError) Unwrap() error { return api.ErrUnauthenticated }
+func (*authError) Unwrap() error { return errs.ErrUnauthenticated }
 
 // CanRead tells whether id may see a record with this owner and visibility.
 func (id Identity) CanRead(owner, visibility string) bool {
@@ -82,7 +82,7 @@ func (id Identity) Owner(requested string) (string, error) {
 		return id.Subject, nil
 	}
 	if !id.Admin {
-		return "", api.Forbidden("owner: only an admin may set an owner other than the caller")
+		return "", errs.Forbidden("owner: only an admin may set an owner other than the caller")
 	}
 	return requested, nil
 }
@@ -92,10 +92,10 @@ func (id Identity) Owner(requested string) (string, error) {
 // not own are refused (403).
 func (id Identity) Writable(kind string, r *model.Record) error {
 	if !id.CanRead(r.Owner, r.Visibility) || r.Status == model.StatusDeleted {
-		return api.NotFound(kind, r.ID)
+		return errs.NotFound(kind, r.ID)
 	}
 	if !id.CanWrite(r.Owner) {
-		return api.Forbidden("%s %s belongs to another user", kind, r.ID)
+		return errs.Forbidden("%s %s belongs to another user", kind, r.ID)
 	}
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
-	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 )
 
@@ -40,8 +40,8 @@ func TestFromRequest(t *testing.T) {
 		{"admin", map[string]string{"sub": "root", "role": "admin"}, Identity{Subject: "root", Admin: true}, nil},
 		{"admin in array claim", map[string]string{"sub": "root", "role": "[ops admin]"}, Identity{Subject: "root", Admin: true}, nil},
 		{"not admin", map[string]string{"sub": "eve", "role": "administrator"}, Identity{Subject: "eve"}, nil},
-		{"no sub", map[string]string{"role": "admin"}, Identity{}, api.ErrUnauthenticated},
-		{"no authorizer", nil, Identity{}, api.ErrUnauthenticated},
+		{"no sub", map[string]string{"role": "admin"}, Identity{}, errs.ErrUnauthenticated},
+		{"no authorizer", nil, Identity{}, errs.ErrUnauthenticated},
 	}
 	for _, c := range cases {
 		got, err := identityOf(t, c.claims)
@@ -49,7 +49,7 @@ func TestFromRequest(t *testing.T) {
 			t.Errorf("%s: %+v %v", c.name, got, err)
 		}
 	}
-	if _, err := FromRequest(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, api.ErrUnauthenticated) {
+	if _, err := FromRequest(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, errs.ErrUnauthenticated) {
 		t.Errorf("plain request: %v", err)
 	}
 }
@@ -65,7 +65,7 @@ func TestRights(t *testing.T) {
 	if o, err := alice.Owner(""); o != "alice" || err != nil {
 		t.Error("default owner")
 	}
-	if _, err := alice.Owner("bob"); !errors.Is(err, api.ErrForbidden) {
+	if _, err := alice.Owner("bob"); !errors.Is(err, errs.ErrForbidden) {
 		t.Error("user sets owner")
 	}
 	if o, err := admin.Owner("bob"); o != "bob" || err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/envhub/envhub/shared/errs"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -15,8 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
-
-	"github.com/envhub/envhub/shared/api"
 )
 
 // Ref names one applied object.
@@ -37,14 +36,14 @@ func Decode(manifest []byte) ([]*unstructured.Unstructured, error) {
 		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
 			return out, nil
 		} else if err != nil {
-			return nil, api.Invalid("manifest", "document %d does not parse: %v", i, err)
+			return nil, errs.Invalid("manifest", "document %d does not parse: %v", i, err)
 		}
 		if len(m) == 0 {
 			continue
 		}
 		u := &unstructured.Unstructured{Object: m}
 		if u.GetAPIVersion() == "" || u.GetKind() == "" || u.GetName() == "" {
-			return nil, api.Invalid("manifest", "document %d must have apiVersion, kind and metadata.name", i)
+			return nil, errs.Invalid("manifest", "document %d must have apiVersion, kind and metadata.name", i)
 		}
 		out = append(out, u)
 	}
@@ -96,13 +95,13 @@ func (c *Cluster) resource(u *unstructured.Unstructured, namespace string) (dyna
 	gvk := u.GroupVersionKind()
 	m, err := c.mapping(gvk)
 	if errors.Is(err, errNoKind) {
-		return nil, api.Invalid("manifest", "%s %q: the cluster has no kind %s", gvk.Kind, u.GetName(), gvk.String())
+		return nil, errs.Invalid("manifest", "%s %q: the cluster has no kind %s", gvk.Kind, u.GetName(), gvk.String())
 	} else if err != nil {
 		return nil, err
 	}
 	if m.Scope.Name() != meta.RESTScopeNameNamespace {
 		if namespace != "" {
-			return nil, api.Invalid("manifest", "%s %q is cluster-scoped: an environment holds only objects of its namespace %s", gvk.Kind, u.GetName(), namespace)
+			return nil, errs.Invalid("manifest", "%s %q is cluster-scoped: an environment holds only objects of its namespace %s", gvk.Kind, u.GetName(), namespace)
 		}
 		u.SetNamespace("")
 		return c.Dynamic.Resource(m.Resource), nil
@@ -111,10 +110,10 @@ func (c *Cluster) resource(u *unstructured.Unstructured, namespace string) (dyna
 	case u.GetNamespace() == "":
 		u.SetNamespace(namespace)
 	case namespace != "" && u.GetNamespace() != namespace:
-		return nil, api.Invalid("manifest", "%s %q names namespace %s: an environment holds only objects of its namespace %s", gvk.Kind, u.GetName(), u.GetNamespace(), namespace)
+		return nil, errs.Invalid("manifest", "%s %q names namespace %s: an environment holds only objects of its namespace %s", gvk.Kind, u.GetName(), u.GetNamespace(), namespace)
 	}
 	if u.GetNamespace() == "" {
-		return nil, api.Invalid("manifest", "%s %q needs a namespace", gvk.Kind, u.GetName())
+		return nil, errs.Invalid("manifest", "%s %q needs a namespace", gvk.Kind, u.GetName())
 	}
 	return c.Dynamic.Resource(m.Resource).Namespace(u.GetNamespace()), nil
 }
@@ -164,7 +163,7 @@ func (c *Cluster) ApplyObjects(ctx context.Context, namespace string, objs []*un
 
 func (c *Cluster) applyParallel(ctx context.Context, namespace string, objs []*unstructured.Unstructured) ([]Ref, error) {
 	refs := make([]Ref, len(objs))
-	errs := make([]error, len(objs))
+	failures := make([]error, len(objs))
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
 	for i, u := range objs {
@@ -173,12 +172,12 @@ func (c *Cluster) applyParallel(ctx context.Context, namespace string, objs []*u
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			refs[i], errs[i] = c.applyOne(ctx, namespace, u)
+			refs[i], failures[i] = c.applyOne(ctx, namespace, u)
 		}()
 	}
 	wg.Wait()
 	var ok []Ref
-	for i, err := range errs {
+	for i, err := range failures {
 		if err != nil {
 			return ok, err
 		}
@@ -195,7 +194,7 @@ func (c *Cluster) applyOne(ctx context.Context, namespace string, u *unstructure
 	ref := Ref{u.GetAPIVersion(), u.GetKind(), u.GetNamespace(), u.GetName()}
 	data, err := u.MarshalJSON()
 	if err != nil {
-		return ref, api.Invalid("manifest", "%s %q: %v", ref.Kind, ref.Name, err)
+		return ref, errs.Invalid("manifest", "%s %q: %v", ref.Kind, ref.Name, err)
 	}
 	_, err = ri.Patch(ctx, u.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager})
 	if err != nil {
@@ -220,7 +219,7 @@ func (c *Cluster) Delete(ctx context.Context, refs []Ref) error {
 			return err
 		}
 		err = ri.Delete(ctx, r.Name, metav1.DeleteOptions{PropagationPolicy: &policy})
-		if err != nil && !errors.Is(Err(err), api.ErrNotFound) {
+		if err != nil && !errors.Is(Err(err), errs.ErrNotFound) {
 			return fmt.Errorf("%s %s/%s: %w", r.Kind, r.Namespace, r.Name, Err(err))
 		}
 	}
@@ -239,7 +238,7 @@ func (c *Cluster) GVR(apiVersion, kind string) (schema.GroupVersionResource, boo
 	return m.Resource, m.Scope.Name() == meta.RESTScopeNameNamespace, nil
 }
 
-var errNoKind = fmt.Errorf("%w: kind not served by the cluster", api.ErrNotFound)
+var errNoKind = fmt.Errorf("%w: kind not served by the cluster", errs.ErrNotFound)
 
 // mapping resolves a kind, refreshing discovery once: a CRD may have been
 // installed since it was cached.

@@ -21,7 +21,7 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 
-	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/netguard"
 )
@@ -46,7 +46,7 @@ type Cluster struct {
 // addresses; loopback only for the local server).
 func RESTConfig(endpoint string, content map[string]string, policy netguard.Policy) (*rest.Config, error) {
 	if _, err := policy.CheckURL(endpoint); err != nil {
-		return nil, api.Invalid("endpoint", "%v", err)
+		return nil, errs.Invalid("endpoint", "%v", err)
 	}
 	var cfg *rest.Config
 	switch {
@@ -56,7 +56,7 @@ func RESTConfig(endpoint string, content map[string]string, policy netguard.Poli
 		}
 		c, err := clientcmd.RESTConfigFromKubeConfig([]byte(content["kubeconfig"]))
 		if err != nil {
-			return nil, api.Invalid("content.kubeconfig", "%v", err)
+			return nil, errs.Invalid("content.kubeconfig", "%v", err)
 		}
 		cfg = c
 	case content["token"] != "":
@@ -66,10 +66,10 @@ func RESTConfig(endpoint string, content map[string]string, policy netguard.Poli
 		}
 		cfg = &rest.Config{BearerToken: content["token"], TLSClientConfig: rest.TLSClientConfig{CAData: ca}}
 	default:
-		return nil, api.Invalid("content", "is not a kubernetes credential")
+		return nil, errs.Invalid("content", "is not a kubernetes credential")
 	}
 	if cfg.Insecure || cfg.ExecProvider != nil || cfg.AuthProvider != nil || cfg.BearerTokenFile != "" {
-		return nil, api.Invalid("content", "must verify TLS and carry only inline credentials")
+		return nil, errs.Invalid("content", "must verify TLS and carry only inline credentials")
 	}
 	cfg.Host = endpoint // the runtime env's endpoint is the one envhub reaches
 	cfg.Timeout = Timeout
@@ -125,7 +125,7 @@ func (c *Cluster) ServerVersion(ctx context.Context) (string, error) {
 }
 
 // ErrUnreachable marks a cluster that did not answer: network, TLS or timeout.
-var ErrUnreachable = fmt.Errorf("%w: cluster unreachable", api.ErrUnavailable)
+var ErrUnreachable = fmt.Errorf("%w: cluster unreachable", errs.ErrUnavailable)
 
 // Err maps a client-go error into the API error model: not found, forbidden,
 // conflict, invalid object (with the apiserver's field message) and
@@ -137,16 +137,16 @@ func Err(err error) error {
 	var status apierrors.APIStatus
 	switch {
 	case apierrors.IsNotFound(err):
-		return fmt.Errorf("%w: %s", api.ErrNotFound, message(err))
+		return fmt.Errorf("%w: %s", errs.ErrNotFound, message(err))
 	case apierrors.IsUnauthorized(err):
-		return fmt.Errorf("%w: the cluster rejected the credential: %s", api.ErrForbidden, message(err))
+		return fmt.Errorf("%w: the cluster rejected the credential: %s", errs.ErrForbidden, message(err))
 	case apierrors.IsForbidden(err):
-		return fmt.Errorf("%w: %s", api.ErrForbidden, message(err))
+		return fmt.Errorf("%w: %s", errs.ErrForbidden, message(err))
 	case apierrors.IsConflict(err), apierrors.IsAlreadyExists(err):
-		return fmt.Errorf("%w: %s", api.ErrConflict, message(err))
+		return fmt.Errorf("%w: %s", errs.ErrConflict, message(err))
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err), apierrors.IsNotAcceptable(err),
 		apierrors.IsUnsupportedMediaType(err), apierrors.IsMethodNotSupported(err), apierrors.IsRequestEntityTooLargeError(err):
-		return fmt.Errorf("%w: %s", api.ErrInvalid, message(err))
+		return fmt.Errorf("%w: %s", errs.ErrInvalid, message(err))
 	case errors.As(err, &status):
 		return fmt.Errorf("%w: %s", ErrUnreachable, message(err))
 	}
@@ -156,7 +156,7 @@ func Err(err error) error {
 
 func caPEM(b64 string) ([]byte, error) {
 	if _, err := model.ParseCAData(b64); err != nil {
-		return nil, api.Invalid("content.certificate_authority_data", "%v", err)
+		return nil, errs.Invalid("content.certificate_authority_data", "%v", err)
 	}
 	return base64.StdEncoding.DecodeString(b64)
 }

@@ -14,8 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	lt "github.com/envhub/envhub/infra/local/localtest"
-	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/netguard"
 )
 
@@ -70,8 +70,8 @@ func TestConnectAndValidate(t *testing.T) {
 		check   func(*cluster.Cluster) error
 		want    error
 	}{
-		{"wrong token", lc.Server, with(lc.Content(), "token", "nope"), func(c *cluster.Cluster) error { _, err := c.Identity(ctx(t)); return err }, api.ErrForbidden},
-		{"no rights", lc.Server, with(lc.Content(), "token", lc.ViewerToken), func(c *cluster.Cluster) error { _, err := c.Identity(ctx(t)); return err }, api.ErrForbidden},
+		{"wrong token", lc.Server, with(lc.Content(), "token", "nope"), func(c *cluster.Cluster) error { _, err := c.Identity(ctx(t)); return err }, errs.ErrForbidden},
+		{"no rights", lc.Server, with(lc.Content(), "token", lc.ViewerToken), func(c *cluster.Cluster) error { _, err := c.Identity(ctx(t)); return err }, errs.ErrForbidden},
 		{"wrong CA", lc.Server, with(lc.Content(), "certificate_authority_data", testcert.CAData(t)), func(c *cluster.Cluster) error { _, err := c.ServerVersion(ctx(t)); return err }, cluster.ErrUnreachable},
 		{"nothing listening", "https://127.0.0.1:1", lc.Content(), func(c *cluster.Cluster) error { _, err := c.ServerVersion(ctx(t)); return err }, cluster.ErrUnreachable},
 	}
@@ -94,7 +94,7 @@ func TestConnectAndValidate(t *testing.T) {
 		"exec kubeconfig":      {lc.Server, map[string]string{"kubeconfig": strings.Replace(lc.Kubeconfig, "token: "+lc.Token, "exec: {command: sh, apiVersion: client.authentication.k8s.io/v1}", 1)}, local},
 		"not kubernetes":       {lc.Server, map[string]string{"access_key_id": "a"}, local},
 	} {
-		if _, err := cluster.New(tc.server, tc.content, tc.policy); !errors.Is(err, api.ErrInvalid) {
+		if _, err := cluster.New(tc.server, tc.content, tc.policy); !errors.Is(err, errs.ErrInvalid) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -128,7 +128,7 @@ func TestNamespaces(t *testing.T) {
 	if err := c.DeleteNamespace(ctx(t), ns, true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Namespace(ctx(t), ns); !errors.Is(err, api.ErrNotFound) {
+	if _, err := c.Namespace(ctx(t), ns); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("after delete: %v", err)
 	}
 	if err := c.DeleteNamespace(ctx(t), ns, true); err != nil {
@@ -230,11 +230,11 @@ func TestApplyAndOperate(t *testing.T) {
 		"negative replicas": c.Scale(ctx(t), ns, cluster.Deployment, "web", -1),
 		"unknown kind":      c.Restart(ctx(t), ns, "Pod", "web"),
 	} {
-		if !errors.Is(err, api.ErrInvalid) {
+		if !errors.Is(err, errs.ErrInvalid) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	if err := c.Scale(ctx(t), ns, cluster.Deployment, "missing", 1); !errors.Is(err, api.ErrNotFound) {
+	if err := c.Scale(ctx(t), ns, cluster.Deployment, "missing", 1); !errors.Is(err, errs.ErrNotFound) {
 		t.Errorf("scale missing: %v", err)
 	}
 	events, err := c.Events(ctx(t), ns, "Deployment", "web")
@@ -245,7 +245,7 @@ func TestApplyAndOperate(t *testing.T) {
 	if err := c.Delete(ctx(t), refs); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Get(ctx(t), "v1", "ConfigMap", ns, "web-config"); !errors.Is(err, api.ErrNotFound) {
+	if _, err := c.Get(ctx(t), "v1", "ConfigMap", ns, "web-config"); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("after delete: %v", err)
 	}
 	if err := c.Delete(ctx(t), refs); err != nil {
@@ -261,13 +261,13 @@ func TestApplyErrors(t *testing.T) {
 		want     error
 		says     string
 	}{
-		"not yaml":        {"a: [", api.ErrInvalid, "document 1"},
-		"no kind":         {"apiVersion: v1\nmetadata: {name: x}", api.ErrInvalid, "kind"},
-		"unknown kind":    {"apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: x}", api.ErrInvalid, "no kind"},
-		"invalid object":  {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}", api.ErrInvalid, "Bad_Name"},
-		"cluster-scoped":  {"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: mine}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: User, name: me}]", api.ErrInvalid, "cluster-scoped"},
-		"other namespace": {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: kube-system}", api.ErrInvalid, "kube-system"},
-		"invalid field":   {"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: c}}, spec: {containers: [{name: m, image: x}]}}}", api.ErrInvalid, "selector"},
+		"not yaml":        {"a: [", errs.ErrInvalid, "document 1"},
+		"no kind":         {"apiVersion: v1\nmetadata: {name: x}", errs.ErrInvalid, "kind"},
+		"unknown kind":    {"apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: x}", errs.ErrInvalid, "no kind"},
+		"invalid object":  {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}", errs.ErrInvalid, "Bad_Name"},
+		"cluster-scoped":  {"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: mine}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: User, name: me}]", errs.ErrInvalid, "cluster-scoped"},
+		"other namespace": {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: kube-system}", errs.ErrInvalid, "kube-system"},
+		"invalid field":   {"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: c}}, spec: {containers: [{name: m, image: x}]}}}", errs.ErrInvalid, "selector"},
 	}
 	for name, tc := range cases {
 		_, err := c.Apply(ctx(t), ns, []byte(tc.manifest), nil)
@@ -283,7 +283,7 @@ func TestApplyErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := c.Apply(ctx(t), ns, []byte(strings.Replace(other, "theirs", "ours", 1)), nil)
-	if !errors.Is(err, api.ErrConflict) || !strings.Contains(err.Error(), "someone-else") {
+	if !errors.Is(err, errs.ErrConflict) || !strings.Contains(err.Error(), "someone-else") {
 		t.Fatalf("conflict: %v", err)
 	}
 }
@@ -319,7 +319,7 @@ func TestCustomResources(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create VirtualService: %v", err)
 	}
-	if _, err := c.Create(ctx(t), ns, vs[0].DeepCopy()); !errors.Is(err, api.ErrConflict) {
+	if _, err := c.Create(ctx(t), ns, vs[0].DeepCopy()); !errors.Is(err, errs.ErrConflict) {
 		t.Fatalf("create twice: %v", err)
 	}
 	got, err := c.Get(ctx(t), "networking.istio.io/v1beta1", "VirtualService", ns, "portal")
@@ -329,7 +329,7 @@ func TestCustomResources(t *testing.T) {
 	if err := c.DeleteObject(ctx(t), "networking.istio.io/v1beta1", "VirtualService", ns, "portal"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Get(ctx(t), "networking.istio.io/v1beta1", "VirtualService", ns, "portal"); !errors.Is(err, api.ErrNotFound) {
+	if _, err := c.Get(ctx(t), "networking.istio.io/v1beta1", "VirtualService", ns, "portal"); !errors.Is(err, errs.ErrNotFound) {
 		t.Fatalf("after delete: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/errs"
 )
 
 // The integration tests meet each of these from a real apiserver; this
@@ -23,13 +24,13 @@ func TestErrMapping(t *testing.T) {
 		want   error
 		status int
 	}{
-		{apierrors.NewNotFound(gr, "x"), api.ErrNotFound, 404},
-		{apierrors.NewUnauthorized("bad token"), api.ErrForbidden, 403},
-		{apierrors.NewForbidden(gr, "x", errors.New("rbac")), api.ErrForbidden, 403},
-		{apierrors.NewConflict(gr, "x", errors.New("field owned by kubectl")), api.ErrConflict, 409},
-		{apierrors.NewAlreadyExists(gr, "x"), api.ErrConflict, 409},
-		{apierrors.NewInvalid(schema.GroupKind{Kind: "ConfigMap"}, "Bad_Name", field.ErrorList{field.Invalid(field.NewPath("metadata", "name"), "Bad_Name", "must be a DNS subdomain")}), api.ErrInvalid, 400},
-		{apierrors.NewBadRequest("nope"), api.ErrInvalid, 400},
+		{apierrors.NewNotFound(gr, "x"), errs.ErrNotFound, 404},
+		{apierrors.NewUnauthorized("bad token"), errs.ErrForbidden, 403},
+		{apierrors.NewForbidden(gr, "x", errors.New("rbac")), errs.ErrForbidden, 403},
+		{apierrors.NewConflict(gr, "x", errors.New("field owned by kubectl")), errs.ErrConflict, 409},
+		{apierrors.NewAlreadyExists(gr, "x"), errs.ErrConflict, 409},
+		{apierrors.NewInvalid(schema.GroupKind{Kind: "ConfigMap"}, "Bad_Name", field.ErrorList{field.Invalid(field.NewPath("metadata", "name"), "Bad_Name", "must be a DNS subdomain")}), errs.ErrInvalid, 400},
+		{apierrors.NewBadRequest("nope"), errs.ErrInvalid, 400},
 		{apierrors.NewInternalError(errors.New("etcd down")), ErrUnreachable, 503},
 		{apierrors.NewServiceUnavailable("later"), ErrUnreachable, 503},
 		{fmt.Errorf("dial: %w", context.DeadlineExceeded), ErrUnreachable, 503},

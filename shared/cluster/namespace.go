@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/envhub/envhub/shared/errs"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	applycorev1 "k8s.io/client-go/applyconfigurations/core/v1"
-
-	"github.com/envhub/envhub/shared/api"
 )
 
 // EnsureNamespace creates the namespace or brings its labels in line (server-side apply).
@@ -32,7 +31,7 @@ func (c *Cluster) RemoveNamespaceLabels(ctx context.Context, name string) error 
 // namespace is gone (finalizers done), or when ctx ends.
 func (c *Cluster) DeleteNamespace(ctx context.Context, name string, waitGone bool) error {
 	err := c.Typed.CoreV1().Namespaces().Delete(ctx, name, metav1.DeleteOptions{})
-	if err != nil && !errors.Is(Err(err), api.ErrNotFound) {
+	if err != nil && !errors.Is(Err(err), errs.ErrNotFound) {
 		return Err(err)
 	}
 	if !waitGone {
@@ -43,7 +42,7 @@ func (c *Cluster) DeleteNamespace(ctx context.Context, name string, waitGone boo
 		if err == nil {
 			return false, nil
 		}
-		if errors.Is(Err(err), api.ErrNotFound) {
+		if errors.Is(Err(err), errs.ErrNotFound) {
 			return true, nil
 		}
 		return false, Err(err)

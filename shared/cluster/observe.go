@@ -5,13 +5,12 @@ import (
 	"io"
 	"sort"
 
+	"github.com/envhub/envhub/shared/errs"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes"
-
-	"github.com/envhub/envhub/shared/api"
 )
 
 // Events lists the events of one object (kind and name; kind may be empty), oldest first.
@@ -42,10 +41,10 @@ type LogOptions struct {
 // stream stays open until ctx ends or the container stops.
 func (c *Cluster) Logs(ctx context.Context, namespace, pod string, o LogOptions) (io.ReadCloser, error) {
 	if o.TailLines != nil && *o.TailLines < 0 {
-		return nil, api.Invalid("tail_lines", "must not be negative")
+		return nil, errs.Invalid("tail_lines", "must not be negative")
 	}
 	if o.SinceSeconds != nil && *o.SinceSeconds <= 0 {
-		return nil, api.Invalid("since_seconds", "must be positive")
+		return nil, errs.Invalid("since_seconds", "must be positive")
 	}
 	typed := c.Typed
 	if o.Follow {

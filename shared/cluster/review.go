@@ -3,11 +3,10 @@ package cluster
 import (
 	"context"
 
+	"github.com/envhub/envhub/shared/errs"
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
-	"github.com/envhub/envhub/shared/api"
 )
 
 // Identity asks the cluster who the credential is (SelfSubjectReview) and
@@ -26,7 +25,7 @@ func (c *Cluster) Identity(ctx context.Context) (string, error) {
 		return user, Err(err)
 	}
 	if !review.Status.Allowed {
-		return user, api.Forbidden("user %q may not create namespaces on this cluster", user)
+		return user, errs.Forbidden("user %q may not create namespaces on this cluster", user)
 	}
 	return user, nil
 }

@@ -5,13 +5,12 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/envhub/envhub/shared/errs"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-
-	"github.com/envhub/envhub/shared/api"
 )
 
 // Workload kinds envhub lists and operates on.
@@ -105,7 +104,7 @@ func workload(kind string, m metav1.ObjectMeta, desired *int32, ready int32, sel
 // Scale sets the replicas of a Deployment or StatefulSet through its scale subresource.
 func (c *Cluster) Scale(ctx context.Context, namespace, kind, name string, replicas int32) error {
 	if replicas < 0 {
-		return api.Invalid("replicas", "must not be negative")
+		return errs.Invalid("replicas", "must not be negative")
 	}
 	apps := c.Typed.AppsV1()
 	switch kind {
@@ -126,7 +125,7 @@ func (c *Cluster) Scale(ctx context.Context, namespace, kind, name string, repli
 		_, err = apps.StatefulSets(namespace).UpdateScale(ctx, name, s, metav1.UpdateOptions{})
 		return Err(err)
 	}
-	return api.Invalid("kind", "%s cannot be scaled: use Deployment or StatefulSet", kind)
+	return errs.Invalid("kind", "%s cannot be scaled: use Deployment or StatefulSet", kind)
 }
 
 // templatePatch patches a workload's pod template with a strategic merge patch.
@@ -147,7 +146,7 @@ func (c *Cluster) templatePatch(ctx context.Context, namespace, kind, name strin
 	case CronJob:
 		_, err = c.Typed.BatchV1().CronJobs(namespace).Patch(ctx, name, types.StrategicMergePatchType, data, metav1.PatchOptions{FieldManager: FieldManager})
 	default:
-		return api.Invalid("kind", "%q is not a workload kind (Deployment, StatefulSet, DaemonSet, CronJob)", kind)
+		return errs.Invalid("kind", "%q is not a workload kind (Deployment, StatefulSet, DaemonSet, CronJob)", kind)
 	}
 	return Err(err)
 }
@@ -155,7 +154,7 @@ func (c *Cluster) templatePatch(ctx context.Context, namespace, kind, name strin
 // SetImage sets one container's image; the container must exist.
 func (c *Cluster) SetImage(ctx context.Context, namespace, kind, name, container, image string) error {
 	if container == "" || image == "" {
-		return api.Invalid("image", "container name and image are required")
+		return errs.Invalid("image", "container name and image are required")
 	}
 	if err := c.hasContainer(ctx, namespace, kind, name, container); err != nil {
 		return err
@@ -190,7 +189,7 @@ func (c *Cluster) hasContainer(ctx context.Context, namespace, kind, name, conta
 			tpl = cj.Spec.JobTemplate.Spec.Template
 		}
 	default:
-		return api.Invalid("kind", "%q is not a workload kind (Deployment, StatefulSet, DaemonSet, CronJob)", kind)
+		return errs.Invalid("kind", "%q is not a workload kind (Deployment, StatefulSet, DaemonSet, CronJob)", kind)
 	}
 	if err != nil {
 		return Err(err)
@@ -200,7 +199,7 @@ func (c *Cluster) hasContainer(ctx context.Context, namespace, kind, name, conta
 			return nil
 		}
 	}
-	return api.Invalid("container", "%s %s has no container %q", kind, name, container)
+	return errs.Invalid("container", "%s %s has no container %q", kind, name, container)
 }
 
 // Restart rolls a workload's pods by stamping its pod template, as kubectl rollout restart does.

@@ -10,8 +10,8 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/netguard"
 	"github.com/envhub/envhub/shared/render"
@@ -19,7 +19,7 @@ import (
 
 // Store is what envctl reads.
 type Store interface {
-	GetEnv(ctx context.Context, id string) (*model.RuntimeEnv, error)
+	GetRuntimeEnv(ctx context.Context, id string) (*model.RuntimeEnv, error)
 	GetCredential(ctx context.Context, id string) (*model.Credential, error)
 	TemplateByName(ctx context.Context, projectID, name string) (*model.ServiceTemplate, error)
 }
@@ -35,22 +35,22 @@ type Deps struct {
 // concurrently: an environment may hold many services.
 func (d Deps) Templates(ctx context.Context, e *model.Environment) ([]*model.ServiceTemplate, error) {
 	templates := make([]*model.ServiceTemplate, len(e.Services))
-	errs := make([]error, len(e.Services))
+	failures := make([]error, len(e.Services))
 	var wg sync.WaitGroup
 	for i, s := range e.Services {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			templates[i], errs[i] = d.Store.TemplateByName(ctx, e.ProjectID, s.Name)
+			templates[i], failures[i] = d.Store.TemplateByName(ctx, e.ProjectID, s.Name)
 		}()
 	}
 	wg.Wait()
 	for i, s := range e.Services {
-		if errors.Is(errs[i], api.ErrNotFound) {
-			return nil, fmt.Errorf("%w: services: project %s has no service %q", api.ErrInvalid, e.ProjectKey, s.Name)
+		if errors.Is(failures[i], errs.ErrNotFound) {
+			return nil, fmt.Errorf("%w: services: project %s has no service %q", errs.ErrInvalid, e.ProjectKey, s.Name)
 		}
-		if errs[i] != nil {
-			return nil, errs[i]
+		if failures[i] != nil {
+			return nil, failures[i]
 		}
 	}
 	return templates, nil
@@ -94,14 +94,14 @@ func (d Deps) Render(ctx context.Context, e *model.Environment) (*render.Output,
 func (d Deps) registry(ctx context.Context, id string) (*render.Registry, error) {
 	c, err := d.Store.GetCredential(ctx, id)
 	if err != nil || c.Status != model.StatusActive {
-		return nil, api.Invalid("registry_id", "credential %s does not exist", id)
+		return nil, errs.Invalid("registry_id", "credential %s does not exist", id)
 	}
 	content, err := d.Opener.Open(ctx, c.ID, c.Sealed)
 	if err != nil {
 		return nil, fmt.Errorf("open registry credential: %w", err)
 	}
 	if content["username"] == "" || content["password"] == "" || content["server"] == "" {
-		return nil, api.Invalid("registry_id", "credential %s is not a docker registry credential {server, username, password}", id)
+		return nil, errs.Invalid("registry_id", "credential %s is not a docker registry credential {server, username, password}", id)
 	}
 	return &render.Registry{Server: content["server"], Username: content["username"], Password: content["password"]}, nil
 }
@@ -112,12 +112,12 @@ var connections sync.Map
 
 // Cluster connects to the environment's kubernetes runtime env.
 func (d Deps) Cluster(ctx context.Context, clusterID string) (*cluster.Cluster, error) {
-	env, err := d.Store.GetEnv(ctx, clusterID)
+	env, err := d.Store.GetRuntimeEnv(ctx, clusterID)
 	if err != nil {
 		return nil, err
 	}
 	if env.CredentialID == "" {
-		return nil, api.Conflict("cluster_id: runtime env %s has no credential attached", clusterID)
+		return nil, errs.Conflict("cluster_id: runtime env %s has no credential attached", clusterID)
 	}
 	cred, err := d.Store.GetCredential(ctx, env.CredentialID)
 	if err != nil {
@@ -127,7 +127,7 @@ func (d Deps) Cluster(ctx context.Context, clusterID string) (*cluster.Cluster, 
 	if c, ok := connections.Load(key); ok {
 		return c.(*cluster.Cluster), nil
 	}
-	c, err := cluster.ForEnv(ctx, env, cred, d.Opener, d.Policy)
+	c, err := cluster.ForRuntimeEnv(ctx, env, cred, d.Opener, d.Policy)
 	if err != nil {
 		return nil, err
 	}

@@ -7,9 +7,8 @@ import (
 	"encoding/pem"
 	"sort"
 
+	"github.com/envhub/envhub/shared/errs"
 	"k8s.io/client-go/tools/clientcmd"
-
-	"github.com/envhub/envhub/shared/api"
 )
 
 // Content is a credential's content split into what may be shown and what must be sealed.
@@ -29,14 +28,14 @@ const Mask = "******"
 // username, password}.
 func ParseContent(raw map[string]string) (*Content, error) {
 	if len(raw) == 0 {
-		return nil, api.Invalid("content", "is required: {access_key_id, secret_access_key} for qingcloud, {kubeconfig} or {server, token, certificate_authority_data} for kubernetes")
+		return nil, errs.Invalid("content", "is required: {access_key_id, secret_access_key} for qingcloud, {kubeconfig} or {server, token, certificate_authority_data} for kubernetes")
 	}
 	for k, v := range raw {
 		if v == "" {
-			return nil, api.Invalid("content."+k, "must not be empty")
+			return nil, errs.Invalid("content."+k, "must not be empty")
 		}
 		if len(v) > 64<<10 {
-			return nil, api.Invalid("content."+k, "must be at most 64 KiB")
+			return nil, errs.Invalid("content."+k, "must be at most 64 KiB")
 		}
 	}
 	switch {
@@ -53,7 +52,7 @@ func ParseContent(raw map[string]string) (*Content, error) {
 		return &Content{Registry, map[string]string{"server": raw["server"], "username": raw["username"]}, []string{"password"}, raw}, nil
 	case hasExactly(raw, "server", "token", "certificate_authority_data"):
 		if _, err := ParseCAData(raw["certificate_authority_data"]); err != nil {
-			return nil, api.Invalid("content.certificate_authority_data", "%v", err)
+			return nil, errs.Invalid("content.certificate_authority_data", "%v", err)
 		}
 		pub := map[string]string{"server": raw["server"], "certificate_authority_data": raw["certificate_authority_data"]}
 		return &Content{Kubernetes, pub, []string{"token"}, raw}, nil
@@ -63,7 +62,7 @@ func ParseContent(raw map[string]string) (*Content, error) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	return nil, api.Invalid("content", "has fields %v: expected {access_key_id, secret_access_key}, {kubeconfig}, {server, token, certificate_authority_data} or {server, username, password}", keys)
+	return nil, errs.Invalid("content", "has fields %v: expected {access_key_id, secret_access_key}, {kubeconfig}, {server, token, certificate_authority_data} or {server, username, password}", keys)
 }
 
 func hasExactly(m map[string]string, keys ...string) bool {
@@ -124,50 +123,50 @@ func CheckKubeconfig(s string) (string, error) {
 	const field = "content.kubeconfig"
 	cfg, err := clientcmd.Load([]byte(s))
 	if err != nil {
-		return "", api.Invalid(field, "does not parse: %v", err)
+		return "", errs.Invalid(field, "does not parse: %v", err)
 	}
 	for name, ai := range cfg.AuthInfos {
 		switch {
 		case ai.Exec != nil:
-			return "", api.Invalid(field, "user %q uses exec, which is not allowed", name)
+			return "", errs.Invalid(field, "user %q uses exec, which is not allowed", name)
 		case ai.AuthProvider != nil:
-			return "", api.Invalid(field, "user %q uses auth-provider, which is not allowed", name)
+			return "", errs.Invalid(field, "user %q uses auth-provider, which is not allowed", name)
 		case ai.TokenFile != "":
-			return "", api.Invalid(field, "user %q uses tokenFile, which is not allowed: inline the token", name)
+			return "", errs.Invalid(field, "user %q uses tokenFile, which is not allowed: inline the token", name)
 		case ai.ClientCertificate != "" || ai.ClientKey != "":
-			return "", api.Invalid(field, "user %q refers to certificate files: use client-certificate-data and client-key-data", name)
+			return "", errs.Invalid(field, "user %q refers to certificate files: use client-certificate-data and client-key-data", name)
 		case ai.Impersonate != "" || len(ai.ImpersonateGroups) > 0:
-			return "", api.Invalid(field, "user %q impersonates, which is not allowed", name)
+			return "", errs.Invalid(field, "user %q impersonates, which is not allowed", name)
 		}
 		if len(ai.ClientCertificateData) > 0 || len(ai.ClientKeyData) > 0 {
 			if _, err := tls.X509KeyPair(ai.ClientCertificateData, ai.ClientKeyData); err != nil {
-				return "", api.Invalid(field, "user %q: client-certificate-data and client-key-data must be a matching PEM pair", name)
+				return "", errs.Invalid(field, "user %q: client-certificate-data and client-key-data must be a matching PEM pair", name)
 			}
 		}
 	}
 	for name, c := range cfg.Clusters {
 		if c.CertificateAuthority != "" {
-			return "", api.Invalid(field, "cluster %q refers to a CA file: use certificate-authority-data", name)
+			return "", errs.Invalid(field, "cluster %q refers to a CA file: use certificate-authority-data", name)
 		}
 		if c.ProxyURL != "" {
-			return "", api.Invalid(field, "cluster %q sets proxy-url, which is not allowed", name)
+			return "", errs.Invalid(field, "cluster %q sets proxy-url, which is not allowed", name)
 		}
 		if len(c.CertificateAuthorityData) > 0 {
 			if _, err := ParseCAPEM(c.CertificateAuthorityData); err != nil {
-				return "", api.Invalid(field, "cluster %q: certificate-authority-data %v", name, err)
+				return "", errs.Invalid(field, "cluster %q: certificate-authority-data %v", name, err)
 			}
 		}
 	}
 	ctx, ok := cfg.Contexts[cfg.CurrentContext]
 	if !ok {
-		return "", api.Invalid(field, "must set current-context to a defined context")
+		return "", errs.Invalid(field, "must set current-context to a defined context")
 	}
 	cluster, ok := cfg.Clusters[ctx.Cluster]
 	if !ok || cluster.Server == "" {
-		return "", api.Invalid(field, "current context must name a cluster with a server")
+		return "", errs.Invalid(field, "current context must name a cluster with a server")
 	}
 	if _, ok := cfg.AuthInfos[ctx.AuthInfo]; !ok {
-		return "", api.Invalid(field, "current context must name a defined user")
+		return "", errs.Invalid(field, "current context must name a defined user")
 	}
 	return cluster.Server, nil
 }

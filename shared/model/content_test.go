@@ -8,8 +8,7 @@ import (
 	"testing"
 
 	"github.com/envhub/envhub/infra/local/testcert"
-
-	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/errs"
 )
 
 func kubeconfig(user, cluster string) string {
@@ -76,7 +75,7 @@ func TestParseContent(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), c.field) {
+			if !errors.Is(err, errs.ErrInvalid) || !strings.Contains(err.Error(), c.field) {
 				t.Fatalf("err = %v, want invalid naming %q", err, c.field)
 			}
 		})
@@ -99,7 +98,7 @@ func TestFieldRules(t *testing.T) {
 			t.Errorf("got %v, want ok=%v", c.err, c.ok)
 		}
 	}
-	if id := NewID(KindEnv); !strings.HasPrefix(id, "re-") || len(id) != 19 {
+	if id := NewID(KindRuntimeEnv); !strings.HasPrefix(id, "re-") || len(id) != 19 {
 		t.Errorf("NewID = %q", id)
 	}
 }

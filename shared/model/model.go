@@ -9,7 +9,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/errs"
 )
 
 // Runtimes and statuses.
@@ -27,7 +27,7 @@ const (
 
 // Kinds are the id prefixes (and store partitions) of each record type.
 const (
-	KindEnv        = "re"
+	KindRuntimeEnv        = "re"
 	KindCredential = "rec"
 	KindLabel      = "rel"
 )
@@ -127,8 +127,8 @@ const (
 	KindTemplate = "svct"
 )
 
-// MaxLabelsPerEnv keeps an env and all its labels within one DynamoDB transaction.
-const MaxLabelsPerEnv = 30
+// MaxLabelsPerRuntimeEnv keeps an env and all its labels within one DynamoDB transaction.
+const MaxLabelsPerRuntimeEnv = 30
 
 // NewID returns prefix-<16 random base36 chars>.
 func NewID(kind string) string {
@@ -148,12 +148,12 @@ func IDPrefix(kind string) string { return kind + "-" }
 func CheckName(field, s string, required bool) error {
 	if s == "" {
 		if required {
-			return api.Invalid(field, "is required")
+			return errs.Invalid(field, "is required")
 		}
 		return nil
 	}
 	if strings.TrimSpace(s) != s {
-		return api.Invalid(field, "must not start or end with spaces")
+		return errs.Invalid(field, "must not start or end with spaces")
 	}
 	return checkText(field, s, 255)
 }
@@ -163,14 +163,14 @@ func CheckDescription(s string) error { return checkText("description", s, 1024)
 
 func checkText(field, s string, max int) error {
 	if !utf8.ValidString(s) {
-		return api.Invalid(field, "must be valid UTF-8")
+		return errs.Invalid(field, "must be valid UTF-8")
 	}
 	if n := utf8.RuneCountInString(s); n > max {
-		return api.Invalid(field, "must be at most %d characters", max)
+		return errs.Invalid(field, "must be at most %d characters", max)
 	}
 	for _, r := range s {
 		if unicode.IsControl(r) && r != '\n' && r != '\t' {
-			return api.Invalid(field, "must not contain control characters")
+			return errs.Invalid(field, "must not contain control characters")
 		}
 	}
 	return nil
@@ -181,10 +181,10 @@ var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 // CheckZone: a DNS label (RFC 1123), as a Kubernetes namespace must be.
 func CheckZone(s string) error {
 	if s == "" {
-		return api.Invalid("zone", "is required")
+		return errs.Invalid("zone", "is required")
 	}
 	if len(s) > 63 || !dnsLabel.MatchString(s) {
-		return api.Invalid("zone", "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters")
+		return errs.Invalid("zone", "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters")
 	}
 	return nil
 }
@@ -192,7 +192,7 @@ func CheckZone(s string) error {
 // CheckRuntime: kubernetes or qingcloud.
 func CheckRuntime(s string) error {
 	if s != Kubernetes && s != QingCloud {
-		return api.Invalid("runtime", "must be %q or %q", Kubernetes, QingCloud)
+		return errs.Invalid("runtime", "must be %q or %q", Kubernetes, QingCloud)
 	}
 	return nil
 }
@@ -200,7 +200,7 @@ func CheckRuntime(s string) error {
 // CheckVisibility: private or public (empty when optional).
 func CheckVisibility(s string) error {
 	if s != Private && s != Public {
-		return api.Invalid("visibility", "must be %q or %q", Private, Public)
+		return errs.Invalid("visibility", "must be %q or %q", Private, Public)
 	}
 	return nil
 }
@@ -208,7 +208,7 @@ func CheckVisibility(s string) error {
 // CheckOwner: a JWT subject, 1-255 characters without spaces or control characters.
 func CheckOwner(field, s string) error {
 	if s == "" || len(s) > 255 || !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
-		return api.Invalid(field, "must be a user id of 1-255 characters without spaces")
+		return errs.Invalid(field, "must be a user id of 1-255 characters without spaces")
 	}
 	return nil
 }
@@ -218,13 +218,13 @@ var labelKey = regexp.MustCompile(`^[a-zA-Z]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$`)
 // CheckLabel: key as the spec's pattern up to 50 characters; value 1-255 characters.
 func CheckLabel(key, value string) error {
 	if key == "" {
-		return api.Invalid("label_key", "is required")
+		return errs.Invalid("label_key", "is required")
 	}
 	if len(key) > 50 || !labelKey.MatchString(key) {
-		return api.Invalid("label_key", "must match ^[a-zA-Z]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$ and be at most 50 characters")
+		return errs.Invalid("label_key", "must match ^[a-zA-Z]([-_a-zA-Z0-9]*[a-zA-Z0-9])?$ and be at most 50 characters")
 	}
 	if value == "" {
-		return api.Invalid("label_value", "is required")
+		return errs.Invalid("label_value", "is required")
 	}
 	return checkText("label_value", value, 255)
 }
@@ -235,7 +235,7 @@ func CheckSearch(s string) error { return checkText("search_word", s, 255) }
 // CheckOwners: owner filters, at most 20 (each is one index query).
 func CheckOwners(field string, owners []string) error {
 	if len(owners) > 20 {
-		return api.Invalid(field, "must name at most 20 owners")
+		return errs.Invalid(field, "must name at most 20 owners")
 	}
 	for _, o := range owners {
 		if err := CheckOwner(field, o); err != nil {
@@ -249,10 +249,10 @@ func CheckOwners(field string, owners []string) error {
 // up in namespace names).
 func CheckKey(field, s string, max int) error {
 	if s == "" {
-		return api.Invalid(field, "is required")
+		return errs.Invalid(field, "is required")
 	}
 	if len(s) > max || !dnsLabel.MatchString(s) {
-		return api.Invalid(field, "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most %d characters", max)
+		return errs.Invalid(field, "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit, at most %d characters", max)
 	}
 	return nil
 }

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"slices"
 
-	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/netguard"
 	"github.com/envhub/envhub/shared/qingcloud"
@@ -46,11 +46,11 @@ func (p Probes) Credential(ctx context.Context, env *model.RuntimeEnv, content m
 		zones, err := p.QingCloud.ActiveZones(ctx, env.Endpoint, content["access_key_id"], content["secret_access_key"])
 		switch {
 		case errors.Is(err, qingcloud.ErrRejected):
-			return api.Invalid("content", "was rejected by %s: %v", env.Endpoint, err)
+			return errs.Invalid("content", "was rejected by %s: %v", env.Endpoint, err)
 		case err != nil:
-			return api.Invalid("endpoint", "cannot be reached to validate the credential: %v", err)
+			return errs.Invalid("endpoint", "cannot be reached to validate the credential: %v", err)
 		case !slices.Contains(zones, env.Zone):
-			return api.Invalid("zone", "%q is not an active zone of %s (active: %v)", env.Zone, env.Endpoint, zones)
+			return errs.Invalid("zone", "%q is not an active zone of %s (active: %v)", env.Zone, env.Endpoint, zones)
 		}
 	case model.Kubernetes:
 		c, err := cluster.New(env.Endpoint, content, p.Policy)
@@ -71,9 +71,9 @@ func (p Probes) Credential(ctx context.Context, env *model.RuntimeEnv, content m
 func kubeErr(env *model.RuntimeEnv, err error) error {
 	switch {
 	case errors.Is(err, cluster.ErrUnreachable):
-		return api.Invalid("endpoint", "%s cannot be reached with this credential (TLS checked against its CA): %v", env.Endpoint, err)
-	case errors.Is(err, api.ErrForbidden):
-		return api.Invalid("content", "%v", err)
+		return errs.Invalid("endpoint", "%s cannot be reached with this credential (TLS checked against its CA): %v", env.Endpoint, err)
+	case errors.Is(err, errs.ErrForbidden):
+		return errs.Invalid("content", "%v", err)
 	}
-	return api.Invalid("content", "the cluster did not accept the credential: %v", err)
+	return errs.Invalid("content", "the cluster did not accept the credential: %v", err)
 }

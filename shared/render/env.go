@@ -7,8 +7,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/errs"
 )
 
 // RegistrySecretName is the pull secret envhub creates when an env has a registry.
@@ -56,14 +56,14 @@ type Output struct {
 // while anything is wrong.
 func Environment(e Env) (*Output, error) {
 	out := &Output{Services: make([][]*unstructured.Unstructured, len(e.Services))}
-	var errs []error
+	var failures []error
 	if e.Registry != nil {
 		out.Registry = registrySecret(e.Scope, *e.Registry)
 	}
 	for i, c := range e.Configs {
 		obj, err := config(e.Scope, c)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("env_configs[%d]: %w", i, err))
+			failures = append(failures, fmt.Errorf("env_configs[%d]: %w", i, err))
 			continue
 		}
 		out.Configs = append(out.Configs, obj)
@@ -71,12 +71,12 @@ func Environment(e Env) (*Output, error) {
 	for i, s := range e.Services {
 		values, err := Resolve(s.Vars, s.Settings, e.Globals)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("service %s: %w", s.Name, err))
+			failures = append(failures, fmt.Errorf("service %s: %w", s.Name, err))
 			continue
 		}
 		objs, err := Service(e.Scope, s.Name, s.Template, values)
 		if err != nil {
-			errs = append(errs, err)
+			failures = append(failures, err)
 			continue
 		}
 		for _, o := range objs {
@@ -88,8 +88,8 @@ func Environment(e Env) (*Output, error) {
 		}
 		out.Services[i] = objs
 	}
-	if err := joinErrs(errs); err != nil {
-		return nil, fmt.Errorf("%w: %v", api.ErrInvalid, err)
+	if err := joinErrs(failures); err != nil {
+		return nil, fmt.Errorf("%w: %v", errs.ErrInvalid, err)
 	}
 	return out, nil
 }

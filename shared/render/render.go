@@ -10,8 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
-	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/errs"
 )
 
 // Labels every rendered object carries.
@@ -128,20 +128,20 @@ func Validate(service, text string, vars []Var) error {
 	}
 	values, err := Resolve(vars, nil, nil)
 	if err != nil {
-		return api.Invalid("variables", "%v", err)
+		return errs.Invalid("variables", "%v", err)
 	}
 	scope := Scope{Product: "product", EnvName: "env", Namespace: "namespace"}
 	if _, err := Service(scope, service, text, values); err != nil {
-		return api.Invalid("yaml", "%v", err)
+		return errs.Invalid("yaml", "%v", err)
 	}
 	return nil
 }
 
-func joinErrs(errs []error) error {
-	if len(errs) == 0 {
+func joinErrs(failures []error) error {
+	if len(failures) == 0 {
 		return nil
 	}
-	return errors.Join(errs...)
+	return errors.Join(failures...)
 }
 
 // clusterScoped are the common kinds outside any namespace. The cluster
@@ -154,10 +154,10 @@ var clusterScoped = map[string]bool{"Namespace": true, "Node": true, "Persistent
 // confined refuses objects outside the environment's namespace.
 func confined(scope Scope, o *unstructured.Unstructured) error {
 	if clusterScoped[o.GetKind()] {
-		return fmt.Errorf("%w: %s %q is cluster-scoped: an environment holds only objects of its namespace", api.ErrInvalid, o.GetKind(), o.GetName())
+		return fmt.Errorf("%w: %s %q is cluster-scoped: an environment holds only objects of its namespace", errs.ErrInvalid, o.GetKind(), o.GetName())
 	}
 	if ns := o.GetNamespace(); ns != "" && ns != scope.Namespace {
-		return fmt.Errorf("%w: %s %q names namespace %s: use $Namespace$ or leave it out", api.ErrInvalid, o.GetKind(), o.GetName(), ns)
+		return fmt.Errorf("%w: %s %q names namespace %s: use $Namespace$ or leave it out", errs.ErrInvalid, o.GetKind(), o.GetName(), ns)
 	}
 	return nil
 }

@@ -6,9 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/envhub/envhub/shared/errs"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
-	"github.com/envhub/envhub/shared/api"
 )
 
 const web = `apiVersion: apps/v1
@@ -84,7 +83,7 @@ func TestValidate(t *testing.T) {
 	}
 	for name, c := range cases {
 		err := Validate("web", c.text, c.vars)
-		if !errors.Is(err, api.ErrInvalid) || !strings.Contains(err.Error(), c.says) {
+		if !errors.Is(err, errs.ErrInvalid) || !strings.Contains(err.Error(), c.says) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -175,7 +174,7 @@ func TestEnvironmentReportsEveryError(t *testing.T) {
 		},
 		Configs: []EnvConfig{{Type: "Route", YAML: "x: y"}, {Type: "Secret", YAML: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}"}},
 	})
-	if !errors.Is(err, api.ErrInvalid) {
+	if !errors.Is(err, errs.ErrInvalid) {
 		t.Fatalf("err %v", err)
 	}
 	for _, part := range []string{"a: template does not parse", "service b", "debug", "env_configs[0]", "env_configs[1]", "exactly one Secret"} {

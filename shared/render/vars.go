@@ -12,7 +12,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 )
 
@@ -36,26 +36,26 @@ func CheckVars(field string, vars []Var) error {
 	for i, v := range vars {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		if !varKey.MatchString(v.Key) || len(v.Key) > 64 {
-			return api.Invalid(f+".key", "must be an identifier (letters, digits, _) of at most 64 characters")
+			return errs.Invalid(f+".key", "must be an identifier (letters, digits, _) of at most 64 characters")
 		}
 		if seen[v.Key] {
-			return api.Invalid(f+".key", "%q is defined twice", v.Key)
+			return errs.Invalid(f+".key", "%q is defined twice", v.Key)
 		}
 		seen[v.Key] = true
 		switch v.Type {
 		case TypeString, TypeBool, TypeYAML:
 			if len(v.Options) > 0 {
-				return api.Invalid(f+".options", "are only for type enum")
+				return errs.Invalid(f+".options", "are only for type enum")
 			}
 		case TypeEnum:
 			if len(v.Options) == 0 {
-				return api.Invalid(f+".options", "are required for type enum")
+				return errs.Invalid(f+".options", "are required for type enum")
 			}
 		default:
-			return api.Invalid(f+".type", "must be string, bool, enum or yaml")
+			return errs.Invalid(f+".type", "must be string, bool, enum or yaml")
 		}
 		if _, err := typed(v, v.Value); err != nil {
-			return api.Invalid(f+".value", "%v", err)
+			return errs.Invalid(f+".value", "%v", err)
 		}
 	}
 	return nil
@@ -114,7 +114,7 @@ func Resolve(vars []Var, settings []Setting, globals map[string]string) (map[str
 		byKey[s.Key] = s
 	}
 	out := make(map[string]any, len(vars))
-	var errs []error
+	var failures []error
 	for _, v := range vars {
 		var setting *Setting
 		if s, ok := byKey[v.Key]; ok {
@@ -122,20 +122,20 @@ func Resolve(vars []Var, settings []Setting, globals map[string]string) (map[str
 		}
 		raw, ok := Value(v, setting, globals)
 		if !ok {
-			errs = append(errs, fmt.Errorf("%s: uses global variable %q, which the environment does not define", v.Key, v.Key))
+			failures = append(failures, fmt.Errorf("%s: uses global variable %q, which the environment does not define", v.Key, v.Key))
 			continue
 		}
 		val, err := typed(v, raw)
 		if err != nil {
-			errs = append(errs, err)
+			failures = append(failures, err)
 			continue
 		}
 		out[v.Key] = val
 	}
 	for k := range byKey {
 		if !slices.ContainsFunc(vars, func(v Var) bool { return v.Key == k }) {
-			errs = append(errs, fmt.Errorf("%s: the service template has no such variable", k))
+			failures = append(failures, fmt.Errorf("%s: the service template has no such variable", k))
 		}
 	}
-	return out, joinErrs(errs)
+	return out, joinErrs(failures)
 }

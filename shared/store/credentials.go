@@ -6,7 +6,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 
-	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 )
 
@@ -19,7 +19,7 @@ func (s *Store) CreateCredential(ctx context.Context, c *model.Credential) error
 		return err
 	}
 	var t txn
-	t.put(s.table, it, 0, api.Conflict("runtime_env_credential_id %s already exists", c.ID))
+	t.put(s.table, it, 0, errs.Conflict("runtime_env_credential_id %s already exists", c.ID))
 	t.count(model.KindCredential, &c.Record, 1)
 	return s.commit(ctx, &t)
 }
@@ -87,7 +87,7 @@ func (s *Store) Detach(ctx context.Context, envID, credID string, check func(*mo
 }
 
 func (s *Store) link(ctx context.Context, envID, credID string, attach bool, check func(*model.RuntimeEnv, *model.Credential) error) error {
-	_, err := s.mutateEnv(ctx, envID, func(e *model.RuntimeEnv, t *txn) error {
+	_, err := s.mutateRuntimeEnv(ctx, envID, func(e *model.RuntimeEnv, t *txn) error {
 		old, err := s.GetCredential(ctx, credID)
 		if err != nil {
 			return err
@@ -101,7 +101,7 @@ func (s *Store) link(ctx context.Context, envID, credID string, attach bool, che
 			e.CredentialID = c.ID
 			c.RuntimeEnvIDs = append(c.RuntimeEnvIDs, e.ID)
 		} else {
-			t.unused(s.table, e.ID, api.Conflict("runtime env %s serves environments: delete them before detaching its credential", e.ID))
+			t.unused(s.table, e.ID, errs.Conflict("runtime env %s serves environments: delete them before detaching its credential", e.ID))
 			e.CredentialID = ""
 			c.RuntimeEnvIDs = slices.DeleteFunc(c.RuntimeEnvIDs, func(id string) bool { return id == e.ID })
 		}

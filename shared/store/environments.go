@@ -7,8 +7,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/page"
 )
 
 func envScope(projectID, key string) string  { return "env#" + projectID + "#" + key }
@@ -39,25 +40,25 @@ func (s *Store) CreateEnvironment(ctx context.Context, e *model.Environment, op 
 		if err != nil {
 			return err
 		}
-		t.put(s.table, it, 0, api.Conflict("environment %s already exists", e.ID))
-		t.reserve(s.table, envScope(p.ID, e.Key), e.ID, api.Conflict("env_key %q is already used in project %s", e.Key, p.Key))
-		t.reserve(s.table, nsScope(e.ClusterID, e.Namespace), e.ID, api.Conflict("namespace %s of cluster %s is used by another environment", e.Namespace, e.ClusterID))
+		t.put(s.table, it, 0, errs.Conflict("environment %s already exists", e.ID))
+		t.reserve(s.table, envScope(p.ID, e.Key), e.ID, errs.Conflict("env_key %q is already used in project %s", e.Key, p.Key))
+		t.reserve(s.table, nsScope(e.ClusterID, e.Namespace), e.ID, errs.Conflict("namespace %s of cluster %s is used by another environment", e.Namespace, e.ClusterID))
 		t.count(model.KindEnvironment, &e.Record, 1)
 		// The cluster must still be usable when this commits: a credential
 		// detach in between would otherwise strand the environment.
 		t.add(types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-			TableName: aws.String(s.table), Key: recordKey(model.KindEnv, e.ClusterID),
+			TableName: aws.String(s.table), Key: recordKey(model.KindRuntimeEnv, e.ClusterID),
 			ConditionExpression:       aws.String("#st = :active AND attribute_exists(credential_id)"),
 			ExpressionAttributeNames:  map[string]string{"#st": "status"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":active": &types.AttributeValueMemberS{Value: model.StatusActive}},
-		}}, api.Conflict("cluster_id: runtime env %s is deleted or has no credential attached", e.ClusterID))
+		}}, errs.Conflict("cluster_id: runtime env %s is deleted or has no credential attached", e.ClusterID))
 		t.bump(usesOf(e.ClusterID), 1)
 		return s.putOp(t, op, 0)
 	})
 }
 
 // errIdempotent: the Idempotency-Key was used before; the caller looks up that operation.
-var errIdempotent = api.Conflict("Idempotency-Key already used")
+var errIdempotent = errs.Conflict("Idempotency-Key already used")
 
 // IsIdempotentReplay tells a create refused because its Idempotency-Key was seen.
 func IsIdempotentReplay(err error) bool { return err == errIdempotent }
@@ -77,7 +78,7 @@ func (s *Store) putOp(t *txn, op *model.Operation, prev int64) error {
 		return err
 	}
 	if prev == 0 {
-		t.put(s.table, it, 0, api.Conflict("operation %s already exists", op.ID))
+		t.put(s.table, it, 0, errs.Conflict("operation %s already exists", op.ID))
 	} else {
 		t.put(s.table, it, prev, errVersion)
 	}
@@ -191,7 +192,7 @@ func (s *Store) StartOperation(ctx context.Context, envID string, op *model.Oper
 			return err
 		}
 		if old.OperationID != "" {
-			return api.Conflict("environment %s is busy with operation %s", old.Key, old.OperationID)
+			return errs.Conflict("environment %s is busy with operation %s", old.Key, old.OperationID)
 		}
 		e := *old
 		if err := fn(&e); err != nil {
@@ -215,7 +216,7 @@ func (s *Store) StartOperation(ctx context.Context, envID string, op *model.Oper
 
 // ListEnvironments lists a project's environments of one type, newest
 // first; the caller's right to read the project has been checked.
-func (s *Store) ListEnvironments(ctx context.Context, projectID, envType string, page api.Page) ([]model.Environment, *Result, error) {
+func (s *Store) ListEnvironments(ctx context.Context, projectID, envType string, page page.Page) ([]model.Environment, *Result, error) {
 	res, err := s.list(ctx, model.KindEnvironment, List{Parent: projectID, ParentChecked: true, Page: page,
 		Filter: Filter{Equals: map[string]string{"env_type": envType}}})
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 
-	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 )
 
@@ -15,7 +15,7 @@ func (s *Store) putLabel(t *txn, l *model.Label, prev model.Record) error {
 		return err
 	}
 	if prev.Version == 0 {
-		t.put(s.table, it, 0, api.Conflict("runtime_env_label_id %s already exists", l.ID))
+		t.put(s.table, it, 0, errs.Conflict("runtime_env_label_id %s already exists", l.ID))
 	} else {
 		t.put(s.table, it, prev.Version, errVersion)
 		t.count(model.KindLabel, &prev, -1)
@@ -28,12 +28,12 @@ func (s *Store) putLabel(t *txn, l *model.Label, prev model.Record) error {
 // env, after check approves the env. Keys are unique per env.
 func (s *Store) CreateLabel(ctx context.Context, l *model.Label, check func(*model.RuntimeEnv) error) error {
 	s.stamp(&l.Record)
-	_, err := s.mutateEnv(ctx, l.RuntimeEnvID, func(e *model.RuntimeEnv, t *txn) error {
+	_, err := s.mutateRuntimeEnv(ctx, l.RuntimeEnvID, func(e *model.RuntimeEnv, t *txn) error {
 		if err := check(e); err != nil {
 			return err
 		}
-		if len(e.Labels) >= model.MaxLabelsPerEnv {
-			return api.Conflict("runtime env %s already has %d labels, the most it may have", e.ID, model.MaxLabelsPerEnv)
+		if len(e.Labels) >= model.MaxLabelsPerRuntimeEnv {
+			return errs.Conflict("runtime env %s already has %d labels, the most it may have", e.ID, model.MaxLabelsPerRuntimeEnv)
 		}
 		if err := uniqueKey(e, l); err != nil {
 			return err
@@ -51,7 +51,7 @@ func (s *Store) CreateLabel(ctx context.Context, l *model.Label, check func(*mod
 func uniqueKey(e *model.RuntimeEnv, l *model.Label) error {
 	for id, kv := range e.Labels {
 		if id != l.ID && kv.Key == l.Key {
-			return api.Conflict("label_key %q is already used by label %s on runtime env %s", l.Key, id, e.ID)
+			return errs.Conflict("label_key %q is already used by label %s on runtime env %s", l.Key, id, e.ID)
 		}
 	}
 	return nil
@@ -74,7 +74,7 @@ func (s *Store) UpdateLabel(ctx context.Context, id string, fn func(*model.Runti
 		return nil, err
 	}
 	var out *model.Label
-	_, err = s.mutateEnv(ctx, first.RuntimeEnvID, func(e *model.RuntimeEnv, t *txn) error {
+	_, err = s.mutateRuntimeEnv(ctx, first.RuntimeEnvID, func(e *model.RuntimeEnv, t *txn) error {
 		old, err := s.GetLabel(ctx, id)
 		if err != nil {
 			return err
@@ -117,8 +117,8 @@ func (s *Store) ListLabels(ctx context.Context, l List) ([]model.Label, *Result,
 	return out, res, nil
 }
 
-// LabelEnvs maps label ids to their runtime env ids (active labels only).
-func (s *Store) LabelEnvs(ctx context.Context, ids []string) ([]string, error) {
+// LabelRuntimeEnvs maps label ids to their runtime env ids (active labels only).
+func (s *Store) LabelRuntimeEnvs(ctx context.Context, ids []string) ([]string, error) {
 	items, err := s.batchGet(ctx, model.KindLabel, ids)
 	if err != nil {
 		return nil, err

@@ -10,9 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/page"
 )
 
 // List is a list request, already validated by the handler.
@@ -27,7 +27,7 @@ type List struct {
 	// children have no rights of their own (service templates).
 	ParentChecked bool
 	Filter        Filter
-	Page          api.Page
+	Page          page.Page
 }
 
 // Result is one page of items plus what the paging fields need.
@@ -59,13 +59,13 @@ func (s *Store) list(ctx context.Context, kind string, l List) (*Result, error) 
 		n, err := s.total(ctx, parts, l.Filter)
 		total <- counted{n, err}
 	}()
-	errs := make(chan error, len(streams))
+	failures := make(chan error, len(streams))
 	for _, st := range streams {
-		go func() { errs <- st.fill(ctx, need) }()
+		go func() { failures <- st.fill(ctx, need) }()
 	}
 	var firstErr error
 	for range streams {
-		if err := <-errs; err != nil && firstErr == nil {
+		if err := <-failures; err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}

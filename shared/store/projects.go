@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 )
 
@@ -41,7 +41,7 @@ func (s *Store) lookup(ctx context.Context, scope, kind, name string) (string, e
 		return "", fmt.Errorf("lookup %s: %w", scope, err)
 	}
 	if res.Item == nil {
-		return "", api.NotFound(kind, name)
+		return "", errs.NotFound(kind, name)
 	}
 	return str(res.Item, "id"), nil
 }
@@ -56,8 +56,8 @@ func (s *Store) CreateProject(ctx context.Context, p *model.Project) error {
 		return err
 	}
 	var t txn
-	t.put(s.table, it, 0, api.Conflict("project %s already exists", p.ID))
-	t.reserve(s.table, projectScope(p.Key), p.ID, api.Conflict("projectKey %q is already used by another project", p.Key))
+	t.put(s.table, it, 0, errs.Conflict("project %s already exists", p.ID))
+	t.reserve(s.table, projectScope(p.Key), p.ID, errs.Conflict("projectKey %q is already used by another project", p.Key))
 	t.count(model.KindProject, &p.Record, 1)
 	return s.commit(ctx, &t)
 }

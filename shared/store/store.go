@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 )
 
@@ -58,7 +58,7 @@ func New(db DB, table string) *Store {
 func (s *Store) Table() string { return s.table }
 
 // errVersion means another writer changed the record first; callers retry.
-var errVersion = fmt.Errorf("%w: the record changed concurrently; retry", api.ErrConflict)
+var errVersion = fmt.Errorf("%w: the record changed concurrently; retry", errs.ErrConflict)
 
 const maxAttempts = 25
 
@@ -116,14 +116,14 @@ func (s *Store) get(ctx context.Context, kind, id string, out any) error {
 		return fmt.Errorf("get %s: %w", id, err)
 	}
 	if res.Item == nil {
-		return api.NotFound(kindName(kind), id)
+		return errs.NotFound(kindName(kind), id)
 	}
 	return attributevalue.UnmarshalMap(res.Item, out)
 }
 
 func kindName(kind string) string {
 	switch kind {
-	case model.KindEnv:
+	case model.KindRuntimeEnv:
 		return "runtime_env"
 	case model.KindCredential:
 		return "runtime_env_credential"

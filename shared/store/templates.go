@@ -5,8 +5,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 
-	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/page"
 )
 
 func templateScope(projectID, name string) string { return "svct#" + projectID + "#" + name }
@@ -26,8 +27,8 @@ func (s *Store) CreateTemplate(ctx context.Context, st *model.ServiceTemplate, c
 		if err != nil {
 			return err
 		}
-		t.put(s.table, it, 0, api.Conflict("service template %s already exists", st.ID))
-		t.reserve(s.table, templateScope(p.ID, st.Name), st.ID, api.Conflict("service %q already exists in project %s", st.Name, p.Key))
+		t.put(s.table, it, 0, errs.Conflict("service template %s already exists", st.ID))
+		t.reserve(s.table, templateScope(p.ID, st.Name), st.ID, errs.Conflict("service %q already exists in project %s", st.Name, p.Key))
 		t.count(model.KindTemplate, &st.Record, 1)
 		return nil
 	})
@@ -100,7 +101,7 @@ func (s *Store) UpdateTemplate(ctx context.Context, st *model.ServiceTemplate, f
 
 // ListTemplates lists a project's templates, newest first; the caller's
 // right to read the project has been checked.
-func (s *Store) ListTemplates(ctx context.Context, projectID string, page api.Page) ([]model.ServiceTemplate, *Result, error) {
+func (s *Store) ListTemplates(ctx context.Context, projectID string, page page.Page) ([]model.ServiceTemplate, *Result, error) {
 	res, err := s.list(ctx, model.KindTemplate, List{Parent: projectID, ParentChecked: true, Page: page})
 	if err != nil {
 		return nil, nil, err

@@ -16,8 +16,8 @@ type Label struct {
 	Value string `json:"label_value"`
 }
 
-// Env is a runtime_env_set item.
-type Env struct {
+// RuntimeEnv is a runtime_env_set item.
+type RuntimeEnv struct {
 	ID            string    `json:"runtime_env_id"`
 	Runtime       string    `json:"runtime"`
 	Name          string    `json:"name"`
@@ -34,9 +34,9 @@ type Env struct {
 	Labels        []Label   `json:"runtime_env_labels"`
 }
 
-// OfEnv shows an env; verbose adds the attached credential ids.
-func OfEnv(e *model.RuntimeEnv, verbose bool) Env {
-	v := Env{
+// OfRuntimeEnv shows a runtime env; verbose adds the attached credential ids.
+func OfRuntimeEnv(e *model.RuntimeEnv, verbose bool) RuntimeEnv {
+	v := RuntimeEnv{
 		ID: e.ID, Runtime: e.Runtime, Name: e.Name, Description: e.Description, Endpoint: e.Endpoint,
 		Zone: e.Zone, Visibility: e.Visibility, Owner: e.Owner, Status: e.Status,
 		CreateTime: e.CreateTime, StatusTime: e.StatusTime, Version: e.Version,
@@ -69,8 +69,8 @@ type Credential struct {
 	StatusTime    time.Time         `json:"status_time"`
 	Version       int64             `json:"version"`
 	RuntimeEnvIDs []string          `json:"runtime_env_ids"`
-	RuntimeEnv    *Env              `json:"runtime_env,omitempty"`
-	RuntimeEnvs   []Env             `json:"runtime_envs,omitempty"`
+	RuntimeEnv    *RuntimeEnv       `json:"runtime_env,omitempty"`
+	RuntimeEnvs   []RuntimeEnv      `json:"runtime_envs,omitempty"`
 }
 
 // OfCredential shows a credential with its secrets masked.
@@ -95,15 +95,15 @@ func OfCredential(c *model.Credential) Credential {
 
 // LabelItem is a runtime_env_label_set item.
 type LabelItem struct {
-	ID           string    `json:"runtime_env_label_id"`
-	RuntimeEnvID string    `json:"runtime_env_id"`
-	Key          string    `json:"label_key"`
-	Value        string    `json:"label_value"`
-	Status       string    `json:"status"`
-	CreateTime   time.Time `json:"create_time"`
-	StatusTime   time.Time `json:"status_time"`
-	Version      int64     `json:"version"`
-	RuntimeEnv   *Env      `json:"runtime_env,omitempty"`
+	ID           string      `json:"runtime_env_label_id"`
+	RuntimeEnvID string      `json:"runtime_env_id"`
+	Key          string      `json:"label_key"`
+	Value        string      `json:"label_value"`
+	Status       string      `json:"status"`
+	CreateTime   time.Time   `json:"create_time"`
+	StatusTime   time.Time   `json:"status_time"`
+	Version      int64       `json:"version"`
+	RuntimeEnv   *RuntimeEnv `json:"runtime_env,omitempty"`
 }
 
 // OfLabel shows a label.

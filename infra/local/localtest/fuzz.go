@@ -38,7 +38,7 @@ func (e *Env) FuzzCall(t *testing.T, who uint8, action string, path map[string]s
 	}
 }
 
-// The list targets forge next_tokens as the API issues them (api.Page.Info
+// The list targets forge next_tokens as the API issues them (page.Page.Info
 // for the same query): random input never matches a token's filter hash, so
 // only a forged token gets the continuation key it carries fuzzed.
 

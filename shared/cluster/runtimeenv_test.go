@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/secrets"
 )
@@ -31,7 +31,7 @@ func TestForEnv(t *testing.T) {
 		}
 		return e
 	}
-	c, err := cluster.ForEnv(context.Background(), env(nil), cred, sealer, local)
+	c, err := cluster.ForRuntimeEnv(context.Background(), env(nil), cred, sealer, local)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,18 +42,18 @@ func TestForEnv(t *testing.T) {
 		env  *model.RuntimeEnv
 		want error
 	}{
-		"qingcloud env": {env(func(e *model.RuntimeEnv) { e.Runtime = model.QingCloud }), api.ErrInvalid},
-		"deleted env":   {env(func(e *model.RuntimeEnv) { e.Status = model.StatusDeleted }), api.ErrNotFound},
-		"no credential": {env(func(e *model.RuntimeEnv) { e.CredentialID = "" }), api.ErrConflict},
-		"other id":      {env(func(e *model.RuntimeEnv) { e.CredentialID = "rec-2" }), api.ErrConflict},
+		"qingcloud env": {env(func(e *model.RuntimeEnv) { e.Runtime = model.QingCloud }), errs.ErrInvalid},
+		"deleted env":   {env(func(e *model.RuntimeEnv) { e.Status = model.StatusDeleted }), errs.ErrNotFound},
+		"no credential": {env(func(e *model.RuntimeEnv) { e.CredentialID = "" }), errs.ErrConflict},
+		"other id":      {env(func(e *model.RuntimeEnv) { e.CredentialID = "rec-2" }), errs.ErrConflict},
 	} {
-		if _, err := cluster.ForEnv(context.Background(), tc.env, cred, sealer, local); !errors.Is(err, tc.want) {
+		if _, err := cluster.ForRuntimeEnv(context.Background(), tc.env, cred, sealer, local); !errors.Is(err, tc.want) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
 	tampered := *cred
 	tampered.ID = "rec-2"
-	if _, err := cluster.ForEnv(context.Background(), env(func(e *model.RuntimeEnv) { e.CredentialID = "rec-2" }), &tampered, sealer, local); !errors.Is(err, secrets.ErrOpen) {
+	if _, err := cluster.ForRuntimeEnv(context.Background(), env(func(e *model.RuntimeEnv) { e.CredentialID = "rec-2" }), &tampered, sealer, local); !errors.Is(err, secrets.ErrOpen) {
 		t.Errorf("content sealed for another record opened: %v", err)
 	}
 }

@@ -6,20 +6,20 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 
-	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 )
 
-// CreateEnv stores a new runtime env (status active, version 1).
-func (s *Store) CreateEnv(ctx context.Context, e *model.RuntimeEnv) error {
+// CreateRuntimeEnv stores a new runtime env (status active, version 1).
+func (s *Store) CreateRuntimeEnv(ctx context.Context, e *model.RuntimeEnv) error {
 	s.stamp(&e.Record)
-	it, err := item(model.KindEnv, e, &e.Record, e.Name, "")
+	it, err := item(model.KindRuntimeEnv, e, &e.Record, e.Name, "")
 	if err != nil {
 		return err
 	}
 	var t txn
-	t.put(s.table, it, 0, api.Conflict("runtime_env_id %s already exists", e.ID))
-	t.count(model.KindEnv, &e.Record, 1)
+	t.put(s.table, it, 0, errs.Conflict("runtime_env_id %s already exists", e.ID))
+	t.count(model.KindRuntimeEnv, &e.Record, 1)
 	return s.commit(ctx, &t)
 }
 
@@ -33,27 +33,27 @@ func (s *Store) bump(r *model.Record, prev int64) {
 	r.Version, r.UpdateTime = prev+1, s.now()
 }
 
-// GetEnv reads a runtime env, deleted ones included.
-func (s *Store) GetEnv(ctx context.Context, id string) (*model.RuntimeEnv, error) {
+// GetRuntimeEnv reads a runtime env, deleted ones included.
+func (s *Store) GetRuntimeEnv(ctx context.Context, id string) (*model.RuntimeEnv, error) {
 	var e model.RuntimeEnv
-	if err := s.get(ctx, model.KindEnv, id, &e); err != nil {
+	if err := s.get(ctx, model.KindRuntimeEnv, id, &e); err != nil {
 		return nil, err
 	}
 	return &e, nil
 }
 
-// UpdateEnv applies fn to the current env and stores the result under a
+// UpdateRuntimeEnv applies fn to the current env and stores the result under a
 // version check, retrying from a fresh read when another writer got there
 // first, so concurrent modifies never lose an update. Owner, visibility and
 // status changes reach the env's labels in the same transaction.
-func (s *Store) UpdateEnv(ctx context.Context, id string, fn func(*model.RuntimeEnv) error) (*model.RuntimeEnv, error) {
-	return s.mutateEnv(ctx, id, func(e *model.RuntimeEnv, _ *txn) error { return fn(e) })
+func (s *Store) UpdateRuntimeEnv(ctx context.Context, id string, fn func(*model.RuntimeEnv) error) (*model.RuntimeEnv, error) {
+	return s.mutateRuntimeEnv(ctx, id, func(e *model.RuntimeEnv, _ *txn) error { return fn(e) })
 }
 
-func (s *Store) mutateEnv(ctx context.Context, id string, fn func(*model.RuntimeEnv, *txn) error) (*model.RuntimeEnv, error) {
+func (s *Store) mutateRuntimeEnv(ctx context.Context, id string, fn func(*model.RuntimeEnv, *txn) error) (*model.RuntimeEnv, error) {
 	var out *model.RuntimeEnv
 	err := retry(ctx, func() error {
-		old, err := s.GetEnv(ctx, id)
+		old, err := s.GetRuntimeEnv(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -70,15 +70,15 @@ func (s *Store) mutateEnv(ctx context.Context, id string, fn func(*model.Runtime
 			}
 		}
 		s.bump(&e.Record, old.Version)
-		it, err := item(model.KindEnv, &e, &e.Record, e.Name, "")
+		it, err := item(model.KindRuntimeEnv, &e, &e.Record, e.Name, "")
 		if err != nil {
 			return err
 		}
 		t.put(s.table, it, old.Version, errVersion)
-		t.count(model.KindEnv, &old.Record, -1)
-		t.count(model.KindEnv, &e.Record, 1)
+		t.count(model.KindRuntimeEnv, &old.Record, -1)
+		t.count(model.KindRuntimeEnv, &e.Record, 1)
 		if e.Owner != old.Owner || e.Visibility != old.Visibility || e.Status != old.Status {
-			if err := s.followEnv(ctx, t, old, &e); err != nil {
+			if err := s.followRuntimeEnv(ctx, t, old, &e); err != nil {
 				return err
 			}
 		}
@@ -91,8 +91,8 @@ func (s *Store) mutateEnv(ctx context.Context, id string, fn func(*model.Runtime
 	return out, err
 }
 
-// followEnv moves an env's labels along with its owner, visibility and status.
-func (s *Store) followEnv(ctx context.Context, t *txn, old, e *model.RuntimeEnv) error {
+// followRuntimeEnv moves an env's labels along with its owner, visibility and status.
+func (s *Store) followRuntimeEnv(ctx context.Context, t *txn, old, e *model.RuntimeEnv) error {
 	ids := make([]string, 0, len(old.Labels))
 	for lid := range old.Labels {
 		ids = append(ids, lid)
@@ -119,9 +119,9 @@ func (s *Store) followEnv(ctx context.Context, t *txn, old, e *model.RuntimeEnv)
 	return nil
 }
 
-// ListEnvs lists runtime envs the caller may read, newest first.
-func (s *Store) ListEnvs(ctx context.Context, l List) ([]model.RuntimeEnv, *Result, error) {
-	res, err := s.list(ctx, model.KindEnv, l)
+// ListRuntimeEnvs lists runtime envs the caller may read, newest first.
+func (s *Store) ListRuntimeEnvs(ctx context.Context, l List) ([]model.RuntimeEnv, *Result, error) {
+	res, err := s.list(ctx, model.KindRuntimeEnv, l)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -132,9 +132,9 @@ func (s *Store) ListEnvs(ctx context.Context, l List) ([]model.RuntimeEnv, *Resu
 	return out, res, nil
 }
 
-// GetEnvs reads envs by id (for verbose views); missing ones are left out.
-func (s *Store) GetEnvs(ctx context.Context, ids []string) (map[string]model.RuntimeEnv, error) {
-	items, err := s.batchGet(ctx, model.KindEnv, ids)
+// GetRuntimeEnvs reads envs by id (for verbose views); missing ones are left out.
+func (s *Store) GetRuntimeEnvs(ctx context.Context, ids []string) (map[string]model.RuntimeEnv, error) {
+	items, err := s.batchGet(ctx, model.KindRuntimeEnv, ids)
 	if err != nil {
 		return nil, err
 	}
