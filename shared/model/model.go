@@ -27,7 +27,7 @@ const (
 
 // Kinds are the id prefixes (and store partitions) of each record type.
 const (
-	KindRuntimeEnv        = "re"
+	KindRuntimeEnv = "re"
 	KindCredential = "rec"
 	KindLabel      = "rel"
 )
