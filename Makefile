@@ -5,7 +5,7 @@ GO ?= go
 GOARCH_LAMBDA ?= arm64
 LAMBDA_BUILD = CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH_LAMBDA) $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w'
 
-.PHONY: run test bench token build cluster cluster-down clean
+.PHONY: run test bench token maintain build cluster cluster-down clean
 
 run: ## start DynamoDB Local and the local API; prints the URL and a token
 	@scripts/run.sh
@@ -25,7 +25,10 @@ cluster-down: ## stop what make cluster started
 token: ## make token SUB=alice [ROLE=admin]: a JWT for the local server
 	@$(GO) run ./infra/local/cmd/envhub-local token -state "$${ENVHUB_HOME:-$${XDG_CACHE_HOME:-$$HOME/.cache}/envhub}/state" -sub "$(or $(SUB),dev)" -role "$(ROLE)"
 
-build: build-RuntimeEnvFunction build-CredentialFunction build-LabelFunction build-ServiceFunction build-EnvironmentFunction build-EnvflowFunction ## every Lambda, into .aws-sam-like dirs
+maintain: ## run the scheduled maintenance now against make run's server (ends stuck operations)
+	@$(GO) run ./infra/local/cmd/envhub-local maintain -addr "127.0.0.1:$${PORT:-8080}" -state "$${ENVHUB_HOME:-$${XDG_CACHE_HOME:-$$HOME/.cache}/envhub}/state"
+
+build: build-RuntimeEnvFunction build-CredentialFunction build-LabelFunction build-ServiceFunction build-EnvironmentFunction build-EnvflowFunction build-MaintenanceFunction ## every Lambda, into .aws-sam-like dirs
 
 # SAM (BuildMethod: makefile) calls these with ARTIFACTS_DIR set.
 ARTIFACTS_DIR ?= $(CURDIR)/.build/$@
@@ -41,6 +44,8 @@ build-EnvironmentFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/environment/lambda
 build-EnvflowFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/envflow/lambda
+build-MaintenanceFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/maintenance/lambda
 
 clean:
 	rm -rf .build .aws-sam

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the local Kubernetes control plane on loopback (etcd, kube-apiserver
 # with token auth, kube-controller-manager, kube-scheduler, and kwok with one
-# fake node whose pods reach Running and serve logs), in the foreground.
+# fake node whose pods reach Running and serve logs), in the foreground. Like a
+# real cluster it allows privileged pods: Pod Security Admission labels decide.
 #   scripts/k8s-up.sh DIR   writes DIR/kubeconfig, DIR/token (system:masters),
 #                           DIR/viewer-token (no rights), DIR/ca.crt, DIR/server,
 #                           and DIR/ready once usable. Ctrl-C or TERM stops it all.
@@ -50,7 +51,7 @@ pids+=($!)
 say "starting kube-apiserver on 127.0.0.1:$api_port"
 "$BIN/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" \
   --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" --cert-dir "$DIR/pki" \
-  --token-auth-file "$DIR/tokens.csv" --authorization-mode RBAC --endpoint-reconciler-type none \
+  --token-auth-file "$DIR/tokens.csv" --authorization-mode RBAC --endpoint-reconciler-type none --allow-privileged=true \
   --service-cluster-ip-range 10.96.0.0/16 --service-account-issuer https://kubernetes.default.svc \
   --service-account-key-file "$DIR/pki/sa.pub" --service-account-signing-key-file "$DIR/pki/sa.key" \
   >"$DIR/logs/kube-apiserver.log" 2>&1 &

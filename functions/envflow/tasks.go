@@ -1,6 +1,8 @@
-// Package envflow runs the tasks of the environment create and delete state
-// machines (infra/statemachines): each task does one step against the
-// cluster and records it on the environment and its operation.
+// Package envflow runs the tasks of the environment state machines
+// (infra/statemachines: env-create, env-update, env-delete): each task does
+// one bounded step of an operation against the cluster and records it.
+// Every task first checks that its operation still runs, so an execution
+// that maintenance closed cannot touch the environment again.
 package envflow
 
 import (
@@ -10,13 +12,11 @@ import (
 	"fmt"
 	"time"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
 	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/deps"
-	"github.com/envhub/envhub/shared/envctl"
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/plan"
 	"github.com/envhub/envhub/shared/render"
 	"github.com/envhub/envhub/shared/store"
 	"github.com/envhub/envhub/shared/workflow"
@@ -26,34 +26,50 @@ import (
 type Store interface {
 	GetEnvironment(ctx context.Context, id string) (*model.Environment, error)
 	GetOperation(ctx context.Context, id string) (*model.Operation, error)
-	UpdateEnvironment(ctx context.Context, id, opID string, fn func(*model.Environment, *model.Operation) error) (*model.Environment, error)
+	GetRuntimeEnv(ctx context.Context, id string) (*model.RuntimeEnv, error)
+	PlanChunk(ctx context.Context, opID string, i int) ([]byte, error)
+	Progress(ctx context.Context, envID, opID, step string, fn func(*model.Environment, *model.Operation)) error
+	EndOperation(ctx context.Context, envID, opID string, fn func(*model.Environment, *model.Operation)) error
+	RecordApplied(ctx context.Context, envID string, objs []model.Applied) error
+	ForgetApplied(ctx context.Context, envID string, objs []model.Applied) error
+	Applied(ctx context.Context, envID, after string, limit int) ([]model.Applied, string, error)
 }
 
 var _ Store = (*store.Store)(nil)
 
 // Handler runs tasks.
 type Handler struct {
-	Store        Store
-	Ctl          envctl.Deps
-	ReadyTimeout time.Duration // how long workloads may take to become ready
+	Store     Store
+	Connector cluster.Connector
+	Sealer    plan.Sealer
+	// Budget bounds the work of one task invocation; a loop in the
+	// definition runs the next one. It stays well inside the function's timeout.
+	Budget time.Duration
 }
 
 // Task builds the envflow task from Deps (the Lambda main and the local server use it).
 func Task(d *deps.Deps) workflow.Task {
-	h := &Handler{Store: d.Store, Ctl: envctl.Deps{Store: d.Store, Opener: d.Sealer, Policy: d.Policy}, ReadyTimeout: 5 * time.Minute}
+	h := &Handler{Store: d.Store, Connector: d.Connector(cluster.Timeout), Sealer: d.Sealer, Budget: 40 * time.Second}
 	return h.Run
 }
 
 // Input is a task's input, as the definitions pass it.
 type Input struct {
-	Task          string `json:"task"`
-	EnvironmentID string `json:"environment_id"`
-	OperationID   string `json:"operation_id"`
-	IsDelete      bool   `json:"is_delete"`
+	Task          string  `json:"task"`
+	EnvironmentID string  `json:"environment_id"`
+	OperationID   string  `json:"operation_id"`
+	IsDelete      bool    `json:"is_delete"`
+	Cursor        *Cursor `json:"cursor,omitempty"`
 	Error         *struct {
 		Error string `json:"Error"`
 		Cause string `json:"Cause"`
 	} `json:"error,omitempty"`
+}
+
+// Cursor is where a looping task (apply, delete-objects) goes on from.
+type Cursor struct {
+	Offset int  `json:"offset"`
+	Done   bool `json:"done"`
 }
 
 // Run runs one task.
@@ -71,24 +87,14 @@ func (h *Handler) run(ctx context.Context, in *Input) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	op, err := h.Store.GetOperation(ctx, in.OperationID)
+	if err != nil {
+		return nil, err
+	}
+	t := task{h: h, in: in, e: e, op: op}
 	switch in.Task {
-	case "begin":
-		return nil, h.step(ctx, in, "begin", nil)
-	case "namespace":
-		c, err := h.Ctl.Cluster(ctx, e.ClusterID)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.EnsureNamespace(ctx, e.Namespace, render.Scope{Product: e.ProjectKey, EnvName: e.Key}.Labels("")); err != nil {
-			return nil, err
-		}
-		return nil, h.step(ctx, in, "namespace", nil)
-	case "registry", "configs", "services":
-		return nil, h.apply(ctx, in, e)
-	case "check":
-		return h.check(ctx, in, e)
 	case "succeed":
-		return nil, h.finish(ctx, in, model.EnvSuccess, model.OpSucceeded, "")
+		return nil, t.end(ctx, model.EnvSuccess, model.OpSucceeded, "")
 	case "fail", "delete-failed":
 		state := model.EnvFailed
 		if in.Task == "delete-failed" {
@@ -98,162 +104,67 @@ func (h *Handler) run(ctx context.Context, in *Input) (any, error) {
 		if in.Error != nil {
 			cause = in.Error.Cause
 		}
-		return nil, h.finish(ctx, in, state, model.OpFailed, cause)
+		return nil, t.end(ctx, state, model.OpFailed, cause)
+	}
+	if op.State != model.OpRunning {
+		// Closed by maintenance (deadline, lost execution): stop here.
+		return nil, &workflow.TaskError{Type: workflow.ErrFailed, Message: fmt.Sprintf("operation %s has ended (%s): %s", op.ID, op.State, op.Error)}
+	}
+	switch in.Task {
+	case "begin":
+		return nil, h.Store.Progress(ctx, e.ID, op.ID, "begin", nil)
+	case "namespace":
+		return nil, t.namespace(ctx)
+	case "apply":
+		return t.apply(ctx)
+	case "check":
+		return t.check(ctx)
 	case "delete-objects":
-		return nil, h.deleteObjects(ctx, in, e)
-	case "delete-namespace", "unlabel-namespace":
-		c, err := h.Ctl.Cluster(ctx, e.ClusterID)
-		if err != nil {
-			return nil, err
-		}
-		if in.Task == "delete-namespace" {
-			err = c.DeleteNamespace(ctx, e.Namespace, false)
-		} else {
-			err = c.RemoveNamespaceLabels(ctx, e.Namespace)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return nil, h.step(ctx, in, in.Task, nil)
+		return t.deleteObjects(ctx)
+	case "sweep":
+		return nil, t.sweep(ctx)
+	case "release-namespace":
+		return t.releaseNamespace(ctx)
 	case "namespace-gone":
-		c, err := h.Ctl.Cluster(ctx, e.ClusterID)
-		if err != nil {
-			return nil, err
-		}
-		_, nsErr := c.Namespace(ctx, e.Namespace)
-		if err := ignoreNotFound(nsErr); err != nil {
-			return nil, err
-		}
-		op, err := h.Store.GetOperation(ctx, in.OperationID)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]bool{"gone": nsErr != nil, "expired": time.Since(op.CreateTime) > h.ReadyTimeout}, nil
+		return t.namespaceGone(ctx)
+	case "retain-namespace":
+		return nil, t.retainNamespace(ctx)
 	case "remove":
-		_, err := h.Store.UpdateEnvironment(ctx, in.EnvironmentID, in.OperationID, func(e *model.Environment, op *model.Operation) error {
-			e.Status, e.OperationID, e.Reason = model.StatusDeleted, "", ""
-			op.State, op.Ended, op.Steps = model.OpSucceeded, time.Now().UTC(), append(op.Steps, "remove")
-			return nil
-		})
-		return nil, err
+		return nil, t.remove(ctx)
 	}
 	return nil, &workflow.TaskError{Type: workflow.ErrFailed, Message: "unknown task " + in.Task}
 }
 
-func ignoreNotFound(err error) error {
-	if errors.Is(err, errs.ErrNotFound) {
-		return nil
-	}
-	return err
+// task is one invocation: its input and the records as it found them.
+type task struct {
+	h  *Handler
+	in *Input
+	e  *model.Environment
+	op *model.Operation
 }
 
-// step records a finished step on the operation (and lets fn change the env).
-func (h *Handler) step(ctx context.Context, in *Input, name string, fn func(*model.Environment)) error {
-	_, err := h.Store.UpdateEnvironment(ctx, in.EnvironmentID, in.OperationID, func(e *model.Environment, op *model.Operation) error {
-		op.Steps = append(op.Steps, name)
-		if fn != nil {
-			fn(e)
-		}
-		return nil
-	})
-	return err
+func (t task) cluster(ctx context.Context) (*cluster.Cluster, error) {
+	return t.h.Connector.Connect(ctx, t.e.ClusterID)
 }
 
-// apply renders the environment (deterministically, as the create request
-// did) and applies one part of it.
-func (h *Handler) apply(ctx context.Context, in *Input, e *model.Environment) error {
-	if in.Task == "registry" && e.RegistryID == "" || in.Task == "configs" && len(e.Configs) == 0 {
-		return h.step(ctx, in, in.Task, nil) // nothing of that part to apply
-	}
-	out, err := h.Ctl.Render(ctx, e)
-	if err != nil {
-		return err
-	}
-	var objs []*unstructured.Unstructured
-	switch in.Task {
-	case "registry":
-		if out.Registry != nil {
-			objs = append(objs, out.Registry)
-		}
-	case "configs":
-		objs = out.Configs
-	case "services":
-		for _, s := range out.Services {
-			objs = append(objs, s...)
-		}
-	}
-	c, err := h.Ctl.Cluster(ctx, e.ClusterID)
-	if err != nil {
-		return err
-	}
-	refs, err := c.ApplyObjects(ctx, e.Namespace, objs, nil)
-	if err != nil {
-		return err
-	}
-	return h.step(ctx, in, in.Task, func(e *model.Environment) { envctl.Record(e, refs) })
+// labels select the environment's objects (render labels every one).
+func (t task) labels() map[string]string {
+	return render.Scope{Product: t.e.ProjectKey, EnvName: t.e.Key}.Labels("")
 }
 
-// checkFor is how long one check task watches readiness before handing
-// back to the definition's Wait + Choice loop: most environments are ready
-// within it, and the loop's 1 s granularity then costs nothing.
-const checkFor = 10 * time.Second
-
-// check reports whether the environment's workloads are ready, and whether
-// the operation's deadline has passed.
-func (h *Handler) check(ctx context.Context, in *Input, e *model.Environment) (any, error) {
-	op, err := h.Store.GetOperation(ctx, in.OperationID)
-	if err != nil {
-		return nil, err
-	}
-	c, err := h.Ctl.Cluster(ctx, e.ClusterID)
-	if err != nil {
-		return nil, err
-	}
-	until := time.Now().Add(checkFor)
-	for {
-		ws, err := c.Workloads(ctx, e.Namespace, render.LabelEnv+"="+e.Key+","+render.LabelManagedBy+"="+render.ManagedBy)
-		if err != nil {
-			return nil, err
-		}
-		ready := true
-		for _, w := range ws {
-			ready = ready && w.IsReady()
-		}
-		if ready || time.Now().After(until) {
-			return map[string]bool{"ready": ready, "expired": time.Since(op.CreateTime) > h.ReadyTimeout}, nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+func (t task) selector() string {
+	return render.LabelEnv + "=" + t.e.Key + "," + render.LabelProduct + "=" + t.e.ProjectKey + "," + render.LabelManagedBy + "=" + render.ManagedBy
 }
 
-// finish ends the operation and sets the environment's state.
-func (h *Handler) finish(ctx context.Context, in *Input, envState, opState, cause string) error {
-	_, err := h.Store.UpdateEnvironment(ctx, in.EnvironmentID, in.OperationID, func(e *model.Environment, op *model.Operation) error {
-		e.State, e.Reason, e.OperationID = envState, cause, ""
-		op.State, op.Error, op.Ended = opState, cause, time.Now().UTC()
+func (t task) expired() bool { return time.Now().After(t.op.Deadline) }
+
+// end ends the operation and sets the environment's state.
+func (t task) end(ctx context.Context, envState, opState, cause string) error {
+	return t.h.Store.EndOperation(ctx, t.e.ID, t.op.ID, func(e *model.Environment, op *model.Operation) {
+		e.State, e.Reason = envState, cause
+		op.State, op.Error = opState, cause
 		op.Steps = append(op.Steps, map[string]string{model.OpSucceeded: "succeed", model.OpFailed: "fail"}[opState])
-		return nil
 	})
-	return err
-}
-
-func (h *Handler) deleteObjects(ctx context.Context, in *Input, e *model.Environment) error {
-	c, err := h.Ctl.Cluster(ctx, e.ClusterID)
-	if err != nil {
-		return err
-	}
-	refs := make([]cluster.Ref, len(e.Applied))
-	for i, r := range e.Applied {
-		refs[i] = cluster.Ref{APIVersion: r.APIVersion, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
-	}
-	if err := c.Delete(ctx, refs); err != nil {
-		return err
-	}
-	return h.step(ctx, in, "delete-objects", func(e *model.Environment) { e.Applied = nil })
 }
 
 // classify names errors for the definitions: unreachable clusters and

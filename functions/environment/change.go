@@ -3,10 +3,12 @@ package environment
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/store"
 )
 
 // UpdateRequest is the edit body.
@@ -35,11 +37,8 @@ func (h *Handler) update(k kind) api.HandlerFunc {
 				return err
 			}
 		}
-		p, e, err := h.environment(r, k, caller, q)
+		e, err := h.changeable(r, k, caller, q)
 		if err != nil {
-			return err
-		}
-		if err := caller.Writable("project", &p.Record); err != nil {
 			return err
 		}
 		set := func(e *model.Environment) {
@@ -49,31 +48,37 @@ func (h *Handler) update(k kind) api.HandlerFunc {
 			if req.Name != nil {
 				e.Name = *req.Name
 			}
-			e.UpdateBy = caller.Subject
 		}
-		if req.RegistryID != nil && *req.RegistryID != e.RegistryID {
-			// The registry secret and every service's imagePullSecrets follow.
-			next := *e
-			set(&next)
-			opID, err := h.reapply(r.Context(), caller, e, change{next: &next, services: func(int) bool { return true },
-				registry: true, input: "registry_id=" + *req.RegistryID, commit: set})
+		if req.RegistryID == nil || *req.RegistryID == e.RegistryID {
+			// Nothing the cluster sees changes.
+			_, err = h.Store.UpdateEnvironment(r.Context(), e.ID, func(e *model.Environment) error {
+				set(e)
+				e.UpdateBy = caller.Subject
+				return nil
+			})
 			if err != nil {
 				return err
 			}
-			api.WriteJSON(w, started{"success", opID})
+			api.WriteSuccess(w)
 			return nil
 		}
-		_, err = h.Store.UpdateEnvironment(r.Context(), e.ID, "", func(e *model.Environment, _ *model.Operation) error {
-			if e.OperationID != "" {
-				return errs.Conflict("environment %s is busy with operation %s", e.Key, e.OperationID)
-			}
-			set(e)
-			return nil
+		// The registry secret and every service's imagePullSecrets follow.
+		next := *e
+		set(&next)
+		p, err := h.replan(r.Context(), e, &next, func(part string) bool {
+			return part == model.PartRegistry || strings.HasPrefix(part, model.ServicePart(""))
 		})
 		if err != nil {
 			return err
 		}
-		api.WriteSuccess(w)
+		opID, err := h.begin(r, caller, change{kind: model.OpUpdate, machine: UpdateMachine, plan: p, body: req,
+			input: "registry_id=" + *req.RegistryID}, func(st store.Start) error {
+			return h.Store.StartOperation(r.Context(), e.ID, st, desired(e, caller, set))
+		})
+		if err != nil {
+			return err
+		}
+		api.WriteJSON(w, started{"success", opID})
 		return nil
 	}
 }
@@ -88,6 +93,8 @@ func (h *Handler) delete(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		// isDelete decides whether the namespace and the services go too;
+		// production environments are always kept (the spec has no isDelete).
 		isDelete := false
 		if k.envType == model.EnvTest {
 			raw, err := q.String("isDelete")
@@ -98,25 +105,21 @@ func (h *Handler) delete(k kind) api.HandlerFunc {
 				return errs.Invalid("isDelete", "must be true or false")
 			}
 		}
-		p, e, err := h.environment(r, k, caller, q)
+		e, err := h.changeable(r, k, caller, q)
 		if err != nil {
 			return err
 		}
-		if err := caller.Writable("project", &p.Record); err != nil {
+		opID, err := h.begin(r, caller, change{kind: model.OpDelete, machine: DeleteMachine, isDelete: isDelete,
+			input: "isDelete=" + strconv.FormatBool(isDelete), body: q.Strings("isDelete")}, func(st store.Start) error {
+			return h.Store.StartOperation(r.Context(), e.ID, st, func(e *model.Environment) error {
+				e.State, e.UpdateBy = model.EnvDeleting, caller.Subject
+				return nil
+			})
+		})
+		if err != nil {
 			return err
 		}
-		op := &model.Operation{Record: model.Record{ID: model.NewID(model.KindOperation)}, Kind: "delete", EnvironmentID: e.ID,
-			State: model.OpRunning, Input: strconv.FormatBool(isDelete)}
-		if err := h.Store.StartOperation(r.Context(), e.ID, op, func(e *model.Environment) error {
-			e.State, e.UpdateBy = model.EnvDeleting, caller.Subject
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := h.start(r.Context(), DeleteMachine, e, op, isDelete); err != nil {
-			return err
-		}
-		api.WriteJSON(w, started{"success", op.ID})
+		api.WriteJSON(w, started{"success", opID})
 		return nil
 	}
 }

@@ -1,6 +1,7 @@
 package environment
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/plan"
 	"github.com/envhub/envhub/shared/store"
 )
 
@@ -22,6 +24,9 @@ type CreateRequest struct {
 	Globals    []model.KV        `json:"global_variables"`
 	Services   []ServiceRequest  `json:"services"`
 	IsPublic   *bool             `json:"is_public"` // in the spec's example; environments take their project's visibility
+	// AdoptNamespace (admins only) takes over an existing namespace envhub
+	// did not create for this environment, or one kept after a delete.
+	AdoptNamespace bool `json:"adopt_namespace"`
 }
 
 // ServiceRequest is one service of a create body.
@@ -51,38 +56,54 @@ func (h *Handler) create(k kind) api.HandlerFunc {
 			return err
 		}
 		// Everything renders, or nothing is created: errors name what is wrong.
-		if _, err := h.Ctl.Render(r.Context(), e); err != nil {
-			return err
-		}
-		op := &model.Operation{Record: model.Record{ID: model.NewID(model.KindOperation)}, Kind: "create", EnvironmentID: e.ID, State: model.OpRunning}
-		e.OperationID = op.ID
-		idem := r.Header.Get("Idempotency-Key")
-		if len(idem) > 128 {
-			return errs.Invalid("Idempotency-Key", "must be at most 128 characters")
-		}
-		err = h.Store.CreateEnvironment(r.Context(), e, op, idem, func(p *model.Project) error {
-			if p.Status != model.StatusActive {
-				return errs.NotFound("project", p.Key)
-			}
-			return caller.Writable("project", &p.Record)
-		})
-		if store.IsIdempotentReplay(err) {
-			first, err := h.Store.OperationByIdempotencyKey(r.Context(), p.ID, idem)
-			if err != nil {
-				return err
-			}
-			api.WriteJSON(w, started{"success", first.ID})
-			return nil
-		}
+		out, err := h.Renderer.Render(r.Context(), e)
 		if err != nil {
 			return err
 		}
-		if err := h.start(r.Context(), CreateMachine, e, op, false); err != nil {
+		if err := h.namespaceFree(r.Context(), e); err != nil {
 			return err
 		}
-		api.WriteJSON(w, started{"success", op.ID})
+		all := plan.Build(e, out, nil, func(string) bool { return true })
+		opID, err := h.begin(r, caller, change{kind: model.OpCreate, machine: CreateMachine, plan: &all, body: req},
+			func(st store.Start) error {
+				return h.Store.CreateEnvironment(r.Context(), e, st, func(p *model.Project) error {
+					if p.Status != model.StatusActive {
+						return errs.NotFound("project", p.Key)
+					}
+					return caller.Writable("project", &p.Record)
+				})
+			})
+		if err != nil {
+			return err
+		}
+		api.WriteJSON(w, started{"success", opID})
 		return nil
 	}
+}
+
+// namespaceFree reads the cluster's identity, which reserves namespaces,
+// and refuses (409) a namespace that exists unless an admin adopts it: an
+// environment never moves into someone else's namespace.
+func (h *Handler) namespaceFree(ctx context.Context, e *model.Environment) error {
+	c, err := h.Connector.Connect(ctx, e.ClusterID)
+	if err != nil {
+		return err
+	}
+	if e.ClusterUID, err = c.UID(ctx); err != nil {
+		return err
+	}
+	owner, retained, exists, err := c.NamespaceOwner(ctx, e.Namespace)
+	switch {
+	case err != nil:
+		return err
+	case !exists || e.AdoptNamespace:
+		return nil
+	case retained:
+		return errs.Conflict("namespace %s was kept when environment %s was deleted: an admin may adopt it (adopt_namespace)", e.Namespace, owner)
+	case owner != "":
+		return errs.Conflict("namespace %s belongs to environment %s", e.Namespace, owner)
+	}
+	return errs.Conflict("namespace %s already exists and envhub did not create it: an admin may adopt it (adopt_namespace)", e.Namespace)
 }
 
 // newEnvironment validates a create request into a new environment record.
@@ -104,6 +125,9 @@ func (h *Handler) newEnvironment(r *http.Request, k kind, caller auth.Identity, 
 	}
 	if req.Namespace == "default" || strings.HasPrefix(req.Namespace, "kube-") {
 		return nil, errs.Invalid("namespace", "%s is a system namespace: environments get their own", req.Namespace)
+	}
+	if req.AdoptNamespace && !caller.Admin {
+		return nil, errs.Forbidden("adopt_namespace: only an admin may adopt an existing namespace")
 	}
 	if err := h.checkCluster(r, caller, req.ClusterID); err != nil {
 		return nil, err
@@ -142,7 +166,7 @@ func (h *Handler) newEnvironment(r *http.Request, k kind, caller auth.Identity, 
 	return &model.Environment{
 		Record:    model.Record{ID: model.NewID(model.KindEnvironment), Owner: caller.Subject},
 		ProjectID: p.ID, ProjectKey: p.Key, Key: req.Key, Name: name, Type: k.envType,
-		ClusterID: req.ClusterID, Namespace: req.Namespace, RegistryID: req.RegistryID,
+		ClusterID: req.ClusterID, Namespace: req.Namespace, AdoptNamespace: req.AdoptNamespace, RegistryID: req.RegistryID,
 		Globals: req.Globals, Services: services, Configs: req.Configs,
 		State: model.EnvCreating, UpdateBy: caller.Subject,
 	}, nil

@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	lt "github.com/envhub/envhub/infra/local/localtest"
-	"github.com/envhub/envhub/shared/envctl"
 	"github.com/envhub/envhub/shared/model"
 )
 
@@ -47,7 +46,8 @@ func BenchmarkCreate20Services(b *testing.B) {
 		names = append(names, n)
 		lt.Success(b, f.e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": n, "yaml": benchService, "variables": vars}}))
 	}
-	ctl := envctl.Deps{Store: f.e.Deps.Store, Opener: f.e.Deps.Sealer, Policy: f.e.Deps.Policy}
+	ctl := f.e.Deps.Renderer()
+	conn := f.e.Deps.Connector(0)
 	ctx := context.Background()
 	const rounds = 5
 	var api, direct []time.Duration
@@ -72,7 +72,7 @@ func BenchmarkCreate20Services(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c, err := ctl.Cluster(ctx, f.clusterID)
+		c, err := conn.Connect(ctx, f.clusterID)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -101,7 +101,7 @@ func BenchmarkCreate20Services(b *testing.B) {
 		}
 		return time.Since(start)
 	}
-	c, err := ctl.Cluster(ctx, f.clusterID)
+	c, err := conn.Connect(ctx, f.clusterID)
 	if err != nil {
 		b.Fatal(err)
 	}

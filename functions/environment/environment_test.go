@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	lt "github.com/envhub/envhub/infra/local/localtest"
 	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/errs"
+	"github.com/envhub/envhub/shared/model"
 )
 
 const deployment = `apiVersion: apps/v1
@@ -90,6 +92,61 @@ func (f fixture) create(t *testing.T, body map[string]any) string {
 	return r.Body["operation_id"].(string)
 }
 
+// del deletes an environment and waits for the operation.
+func (f fixture) del(t *testing.T, key string, isDelete bool) map[string]any {
+	t.Helper()
+	r := f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {fmt.Sprint(isDelete)}}, Path: map[string]string{"envKey": key}})
+	lt.Success(t, r)
+	return f.wait(t, r.Body["operation_id"].(string))
+}
+
+// record reads an environment of project shop from the store.
+func (f fixture) record(t testing.TB, key string) *model.Environment {
+	t.Helper()
+	e, err := f.e.Deps.Store.EnvironmentByKey(context.Background(), f.projectID(t), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// applied is the environment's applied set, as kind/name.
+func (f fixture) applied(t testing.TB, envID string) []string {
+	t.Helper()
+	objs, err := f.e.Deps.Store.AllApplied(context.Background(), envID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range objs {
+		out = append(out, a.Kind+"/"+a.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// envhubObjects lists what carries an environment's labels in a namespace.
+func (f fixture) envhubObjects(t *testing.T, ns, key string) []string {
+	t.Helper()
+	var out []string
+	sel := metav1.ListOptions{LabelSelector: "s-env=" + key + ",app.kubernetes.io/managed-by=envhub"}
+	cms, err := f.c.Typed.CoreV1().ConfigMaps(ns).List(t.Context(), sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range cms.Items {
+		out = append(out, "ConfigMap/"+o.Name)
+	}
+	deps, err := f.c.Typed.AppsV1().Deployments(ns).List(t.Context(), sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range deps.Items {
+		out = append(out, "Deployment/"+o.Name)
+	}
+	return out
+}
+
 func TestCreateAndDelete(t *testing.T) {
 	f := setup(t)
 	op := f.create(t, f.body("dev", "web", "api", "worker"))
@@ -102,10 +159,8 @@ func TestCreateAndDelete(t *testing.T) {
 	if done["status"] != "succeeded" || done["kind"] != "create" {
 		t.Fatalf("create ended %v", done)
 	}
-	for _, step := range []string{"begin", "namespace", "registry", "configs", "services", "succeed"} {
-		if !strings.Contains(fmt.Sprint(done["steps"]), step) {
-			t.Errorf("step %s missing from %v", step, done["steps"])
-		}
+	if fmt.Sprint(done["steps"]) != "[begin namespace apply succeed]" || fmt.Sprint(done["plan"]) != "map[applied:4 apply:4 chunks:1 prune:0]" {
+		t.Errorf("steps %v, plan %v", done["steps"], done["plan"])
 	}
 	r = f.e.Call(lt.Bob, "GetEnvironment", lt.Req{Query: pk(), Path: map[string]string{"envKey": "dev"}})
 	if r.Status != 200 || r.Body["status"] != "success" || r.Body["namespace"] != "shop-env-dev" {
@@ -120,6 +175,16 @@ func TestCreateAndDelete(t *testing.T) {
 		t.Errorf("related_services %v", rel)
 	}
 	ctx := context.Background()
+	// envhub made the namespace, marked it for the environment and has the
+	// apiserver enforce the runtime env's Pod Security level (baseline).
+	ns, err := f.c.Namespace(ctx, "shop-env-dev")
+	env := f.record(t, "dev")
+	if err != nil || ns.Labels[cluster.MarkEnvironment] != env.ID || ns.Labels["pod-security.kubernetes.io/enforce"] != "baseline" || !env.OwnsNamespace {
+		t.Fatalf("namespace %v (%v), owned %v", ns.Labels, err, env.OwnsNamespace)
+	}
+	if got := f.applied(t, env.ID); fmt.Sprint(got) != "[ConfigMap/settings Deployment/api Deployment/web Deployment/worker]" {
+		t.Fatalf("applied set %v", got)
+	}
 	pods, err := f.c.Typed.CoreV1().Pods("shop-env-dev").List(ctx, metav1.ListOptions{LabelSelector: "s-env=dev,s-product=shop"})
 	if err != nil || len(pods.Items) != 6 {
 		t.Fatalf("%d pods (want 3 services x 2 replicas from the global variable): %v", len(pods.Items), err)
@@ -136,10 +201,8 @@ func TestCreateAndDelete(t *testing.T) {
 		t.Fatalf("list %s", list.Raw)
 	}
 
-	// Delete with isDelete=true removes the namespace.
-	r = f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"true"}}, Path: map[string]string{"envKey": "dev"}})
-	lt.Success(t, r)
-	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
+	// Delete with isDelete=true removes the namespace and forgets the environment.
+	if done := f.del(t, "dev", true); done["status"] != "succeeded" || fmt.Sprint(done["steps"]) != "[begin delete-objects sweep (0) delete-namespace remove]" {
 		t.Fatalf("delete ended %v", done)
 	}
 	if _, err := f.c.Namespace(ctx, "shop-env-dev"); !errors.Is(err, errs.ErrNotFound) {
@@ -148,38 +211,7 @@ func TestCreateAndDelete(t *testing.T) {
 	if r := f.e.Call(lt.Alice, "GetEnvironment", lt.Req{Query: pk(), Path: map[string]string{"envKey": "dev"}}); r.Status != 404 {
 		t.Fatalf("deleted env still there: %s", r.Raw)
 	}
-}
-
-func TestDeleteKeepsNamespaceAndFailedCreate(t *testing.T) {
-	f := setup(t)
-	lt.Success(t, f.e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": "broken", "variables": vars,
-		// Renders fine; the apiserver rejects it (selector does not match the pod labels).
-		"yaml": strings.Replace(deployment, "template:\n    metadata: {labels: {app: $Service$}}", "template:\n    metadata: {labels: {app: other}}", 1)}}))
-	op := f.create(t, f.body("bad", "broken"))
-	done := f.wait(t, op)
-	if done["status"] != "failed" || !strings.Contains(fmt.Sprint(done["error"]), "selector") {
-		t.Fatalf("failed create ended %v", done)
+	if got := f.applied(t, env.ID); len(got) != 0 {
+		t.Fatalf("applied set after delete %v", got)
 	}
-	r := f.e.Call(lt.Alice, "GetEnvironment", lt.Req{Query: pk(), Path: map[string]string{"envKey": "bad"}})
-	if r.Body["status"] != "failed" || !strings.Contains(fmt.Sprint(r.Body["reason"]), "selector") {
-		t.Fatalf("failed env %s", r.Raw)
-	}
-	// What was applied stays for inspection.
-	if _, err := f.c.Get(context.Background(), "v1", "ConfigMap", "shop-env-bad", "settings"); err != nil {
-		t.Fatalf("applied objects were removed: %v", err)
-	}
-	// Delete without isDelete keeps the namespace, without envhub's labels.
-	r = f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"false"}}, Path: map[string]string{"envKey": "bad"}})
-	lt.Success(t, r)
-	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
-		t.Fatalf("delete ended %v", done)
-	}
-	ns, err := f.c.Namespace(context.Background(), "shop-env-bad")
-	if err != nil || ns.Labels["app.kubernetes.io/managed-by"] != "" || ns.Labels["s-env"] != "" {
-		t.Fatalf("kept namespace: %v %v", ns, err)
-	}
-	if _, err := f.c.Get(context.Background(), "v1", "ConfigMap", "shop-env-bad", "settings"); !errors.Is(err, errs.ErrNotFound) {
-		t.Fatalf("env config left behind: %v", err)
-	}
-	_ = f.c.DeleteNamespace(context.Background(), "shop-env-bad", false)
 }

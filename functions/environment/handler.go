@@ -1,38 +1,42 @@
 // Package environment serves the environment routes of the environment API
-// (test and production): list, detail, create, edit and delete, and the
-// operations create and delete start (state machines run them).
+// (test and production): list, detail, create, edit, variables and delete,
+// and the operations the changes start (state machines run them).
 package environment
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/deps"
-	"github.com/envhub/envhub/shared/envctl"
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/page"
+	"github.com/envhub/envhub/shared/plan"
 	"github.com/envhub/envhub/shared/store"
 	"github.com/envhub/envhub/shared/workflow"
 )
 
 // Store is what the handlers need from the store.
 type Store interface {
-	envctl.Store
+	plan.Store
+	GetRuntimeEnv(ctx context.Context, id string) (*model.RuntimeEnv, error)
 	ProjectByKey(ctx context.Context, key string) (*model.Project, error)
 	GetProject(ctx context.Context, id string) (*model.Project, error)
 	GetEnvironment(ctx context.Context, id string) (*model.Environment, error)
-	CreateEnvironment(ctx context.Context, e *model.Environment, op *model.Operation, idempotencyKey string, check func(*model.Project) error) error
-	OperationByIdempotencyKey(ctx context.Context, projectID, key string) (*model.Operation, error)
 	EnvironmentByKey(ctx context.Context, projectID, key string) (*model.Environment, error)
+	ListEnvironments(ctx context.Context, projectID, envType string, p page.Page) ([]model.Environment, *store.Result, error)
+	CreateEnvironment(ctx context.Context, e *model.Environment, st store.Start, check func(*model.Project) error) error
+	UpdateEnvironment(ctx context.Context, id string, fn func(*model.Environment) error) (*model.Environment, error)
+	StartOperation(ctx context.Context, envID string, st store.Start, fn func(*model.Environment) error) error
+	EndOperation(ctx context.Context, envID, opID string, fn func(*model.Environment, *model.Operation)) error
 	GetOperation(ctx context.Context, id string) (*model.Operation, error)
-	UpdateEnvironment(ctx context.Context, id, opID string, fn func(*model.Environment, *model.Operation) error) (*model.Environment, error)
-	StartOperation(ctx context.Context, envID string, op *model.Operation, fn func(*model.Environment) error) error
-	ListEnvironments(ctx context.Context, projectID, envType string, page page.Page) ([]model.Environment, *store.Result, error)
+	AllApplied(ctx context.Context, envID string) ([]model.Applied, error)
+	ForgetIdempotency(ctx context.Context, i *store.Idempotency) error
 }
 
 var _ Store = (*store.Store)(nil)
@@ -40,20 +44,33 @@ var _ Store = (*store.Store)(nil)
 // State machine names (template.yaml's and infra/statemachines').
 const (
 	CreateMachine = "env-create"
+	UpdateMachine = "env-update"
 	DeleteMachine = "env-delete"
 )
 
 // Handler serves the area's routes.
 type Handler struct {
-	Store    Store
-	Ctl      envctl.Deps
-	Workflow workflow.Starter
+	Store     Store
+	Renderer  plan.Renderer
+	Connector cluster.Connector // bounded well inside API Gateway's 29 s
+	Sealer    plan.Sealer
+	Workflow  workflow.Runner
+	Deadline  time.Duration // how long an operation may run before maintenance ends it
 }
+
+// RequestTimeout bounds each cluster call a request makes (API Gateway
+// cuts requests at 29-30 s).
+const RequestTimeout = 10 * time.Second
 
 // Actions wires the handlers from Deps (used by the Lambda main and the local server).
 func Actions(d *deps.Deps) map[string]api.HandlerFunc {
-	h := &Handler{Store: d.Store, Ctl: envctl.Deps{Store: d.Store, Opener: d.Sealer, Policy: d.Policy}, Workflow: d.Workflow}
-	return h.Actions()
+	return New(d).Actions()
+}
+
+// New builds the handler from Deps.
+func New(d *deps.Deps) *Handler {
+	return &Handler{Store: d.Store, Renderer: d.Renderer(), Connector: d.Connector(RequestTimeout), Sealer: d.Sealer,
+		Workflow: d.Workflow, Deadline: 15 * time.Minute}
 }
 
 // Actions maps the route table's actions to handlers.
@@ -125,6 +142,28 @@ func (h *Handler) environment(r *http.Request, k kind, caller auth.Identity, q a
 	return p, e, nil
 }
 
+// changeable reads the path's environment for a change: the caller must
+// be able to change its project and still read its cluster (a runtime env
+// made private, or whose credential went, takes no more changes from
+// those who lost it).
+func (h *Handler) changeable(r *http.Request, k kind, caller auth.Identity, q api.Query) (*model.Environment, error) {
+	p, e, err := h.environment(r, k, caller, q)
+	if err != nil {
+		return nil, err
+	}
+	if err := caller.Writable("project", &p.Record); err != nil {
+		return nil, err
+	}
+	env, err := h.Store.GetRuntimeEnv(r.Context(), e.ClusterID)
+	if err != nil && !errors.Is(err, errs.ErrNotFound) {
+		return nil, err
+	}
+	if err != nil || env.Status != model.StatusActive || !caller.CanRead(env.Owner, env.Visibility) {
+		return nil, errs.Forbidden("runtime env %s of environment %s is no longer available to you: an admin can still change or delete it", e.ClusterID, e.Key)
+	}
+	return e, nil
+}
+
 // request reads what every route needs: the caller, the query (projectKey
 // plus extra parameters) and, when body is not nil, the JSON body.
 func request(r *http.Request, body any, extra ...string) (auth.Identity, api.Query, error) {
@@ -140,76 +179,6 @@ func request(r *http.Request, body any, extra ...string) (auth.Identity, api.Que
 		err = api.DecodeBody(r, body)
 	}
 	return caller, q, err
-}
-
-// started is the body of a request that started an operation.
-type started struct {
-	Message     string `json:"message"`
-	OperationID string `json:"operation_id"`
-}
-
-func (h *Handler) start(ctx context.Context, machine string, e *model.Environment, op *model.Operation, isDelete bool) error {
-	input, _ := json.Marshal(map[string]any{"environment_id": e.ID, "operation_id": op.ID, "is_delete": isDelete})
-	execution, err := h.Workflow.Start(ctx, machine, op.ID, input)
-	if err != nil {
-		// The operation cannot run: record why, free the environment.
-		_, _ = h.Store.UpdateEnvironment(ctx, e.ID, op.ID, func(e *model.Environment, op *model.Operation) error {
-			e.OperationID, e.State, e.Reason = "", model.EnvUnknown, err.Error()
-			op.State, op.Error = model.OpFailed, err.Error()
-			return nil
-		})
-		return err
-	}
-	_, err = h.Store.UpdateEnvironment(ctx, e.ID, op.ID, func(_ *model.Environment, op *model.Operation) error {
-		op.Execution = execution
-		return nil
-	})
-	return err
-}
-
-func (h *Handler) getOperation(w http.ResponseWriter, r *http.Request) error {
-	caller, err := auth.FromRequest(r)
-	if err != nil {
-		return err
-	}
-	if _, err := api.ParseQuery(r); err != nil {
-		return err
-	}
-	id := r.PathValue("operation_id")
-	if err := api.CheckID("operation_id", id, model.IDPrefix(model.KindOperation)); err != nil {
-		return err
-	}
-	op, err := h.Store.GetOperation(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	// Readable as its environment is: through the project as it is now.
-	e, err := h.Store.GetEnvironment(r.Context(), op.EnvironmentID)
-	if err != nil {
-		return notFoundAs(err, id)
-	}
-	p, err := h.Store.GetProject(r.Context(), e.ProjectID)
-	if err != nil {
-		return notFoundAs(err, id)
-	}
-	if !caller.CanRead(p.Owner, p.Visibility) {
-		return errs.NotFound("operation", id)
-	}
-	out := map[string]any{"operation_id": op.ID, "kind": op.Kind, "status": op.State, "steps": nonNil(op.Steps),
-		"error": op.Error, "start_time": op.CreateTime.Unix(), "end_time": nil}
-	if !op.Ended.IsZero() {
-		out["end_time"] = op.Ended.Unix()
-	}
-	api.WriteJSON(w, out)
-	return nil
-}
-
-// notFoundAs reports a missing environment or project as the operation missing.
-func notFoundAs(err error, opID string) error {
-	if errors.Is(err, errs.ErrNotFound) {
-		return errs.NotFound("operation", opID)
-	}
-	return err
 }
 
 func nonNil[T any](s []T) []T {

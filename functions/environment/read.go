@@ -124,7 +124,7 @@ func (h *Handler) get(k kind) api.HandlerFunc {
 		d.Globals = globals(p, e)
 		live := h.liveServices(r, e)
 		unstable := false
-		templates, err := h.Ctl.Templates(r.Context(), e)
+		templates, err := h.Renderer.Templates(r.Context(), e)
 		if err != nil {
 			templates = make([]*model.ServiceTemplate, len(e.Services)) // a service removed from the project: show what is stored
 		}
@@ -151,7 +151,7 @@ func (h *Handler) get(k kind) api.HandlerFunc {
 // An unreachable cluster leaves them unknown.
 func (h *Handler) liveServices(r *http.Request, e *model.Environment) map[string]string {
 	out := map[string]string{}
-	c, err := h.Ctl.Cluster(r.Context(), e.ClusterID)
+	c, err := h.Connector.Connect(r.Context(), e.ClusterID)
 	if err != nil {
 		return out
 	}

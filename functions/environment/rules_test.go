@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"net/url"
 	"testing"
+	"time"
 
 	lt "github.com/envhub/envhub/infra/local/localtest"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/store"
 )
 
 func TestCreateRules(t *testing.T) {
@@ -162,8 +164,8 @@ func TestListsEveryEnvironment(t *testing.T) {
 		key := fmt.Sprintf("env%d", i)
 		env := &model.Environment{Record: model.Record{ID: model.NewID(model.KindEnvironment), Owner: "alice"},
 			ProjectID: p.ID, ProjectKey: "shop", Key: key, Type: model.EnvTest, ClusterID: f.clusterID, Namespace: key, State: model.EnvSuccess}
-		op := &model.Operation{Record: model.Record{ID: model.NewID(model.KindOperation)}, Kind: "create", EnvironmentID: env.ID, State: model.OpSucceeded}
-		if err := e.Deps.Store.CreateEnvironment(t.Context(), env, op, "", func(*model.Project) error { return nil }); err != nil {
+		op := &model.Operation{Record: model.Record{ID: model.NewID(model.KindOperation)}, Kind: model.OpCreate, Deadline: time.Now()}
+		if err := e.Deps.Store.CreateEnvironment(t.Context(), env, store.Start{Op: op}, func(*model.Project) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -174,8 +176,12 @@ func TestListsEveryEnvironment(t *testing.T) {
 		{pk(), 105},
 		{url.Values{"projectKey": {"shop"}, "page_number": {"2"}}, 5},
 		{url.Values{"projectKey": {"shop"}, "page_number": {"2"}, "page_size": {"50"}}, 50},
+		{url.Values{"projectKey": {"shop"}, "page_number": {"102"}}, -1}, // past the skip bound at the default size 100
 	} {
-		if r := e.Call(lt.Alice, "ListEnvironments", lt.Req{Query: c.q}); r.Status != 200 || len(r.List) != c.want {
+		r := e.Call(lt.Alice, "ListEnvironments", lt.Req{Query: c.q})
+		if c.want < 0 {
+			lt.Failed(t, r, 400, "page_number")
+		} else if r.Status != 200 || len(r.List) != c.want {
 			t.Errorf("%v: %d items (%d), want %d", c.q, len(r.List), r.Status, c.want)
 		}
 	}

@@ -2,7 +2,6 @@ package environment_test
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -25,27 +24,27 @@ func (f fixture) pullSecrets(t *testing.T, ns string) []string {
 	return out
 }
 
-// operation reads an update's operation record and checks how it ended.
-func (f fixture) operation(t *testing.T, r lt.Response, status string, steps ...string) {
+// operation waits for the update operation r started and checks how it
+// ended and what its plan applied and pruned.
+func (f fixture) operation(t *testing.T, r lt.Response, status, plan string) map[string]any {
 	t.Helper()
 	lt.Success(t, r)
-	id, _ := r.Body["operation_id"].(string)
-	op := f.e.Call(lt.Alice, "GetOperation", lt.Req{Path: map[string]string{"operation_id": id}})
-	if op.Status != 200 || op.Body["kind"] != "update" || op.Body["status"] != status {
-		t.Fatalf("operation %s", op.Raw)
+	done := f.wait(t, r.Body["operation_id"].(string))
+	if done["kind"] != "update" || done["status"] != status {
+		t.Fatalf("operation %v, want %s", done, status)
 	}
-	for _, s := range steps {
-		if !strings.Contains(fmt.Sprint(op.Body["steps"]), s) {
-			t.Errorf("step %s missing from %v", s, op.Body["steps"])
-		}
+	if p := done["plan"].(map[string]any); fmt.Sprintf("apply %v prune %v", p["apply"], p["prune"]) != plan {
+		t.Errorf("plan %v, want %s", p, plan)
 	}
+	return done
 }
 
 // Changing registry_id re-applies the pull secret and every service's
-// imagePullSecrets as an update operation; clearing it removes both.
+// imagePullSecrets as an update operation; clearing it prunes the secret.
 func TestRegistryChangeReapplies(t *testing.T) {
 	f := setup(t)
 	const ns = "shop-env-reg"
+	t.Cleanup(func() { _ = f.c.DeleteNamespace(t.Context(), ns, false) })
 	path := map[string]string{"envKey": "reg"}
 	if done := f.wait(t, f.create(t, f.body("reg", "web", "api"))); done["status"] != "succeeded" {
 		t.Fatalf("create ended %v", done)
@@ -60,12 +59,9 @@ func TestRegistryChangeReapplies(t *testing.T) {
 	lt.OK(t, bobs)
 
 	// Someone else's credential is refused before anything changes.
-	r := f.e.Call(lt.Alice, "UpdateEnvironment", lt.Req{Query: pk(), Path: path, Body: map[string]any{"registry_id": bobs.Body["runtime_env_credential_id"]}})
-	if r.Status < 400 || r.Status >= 500 {
-		t.Fatalf("another's registry: %d %s", r.Status, r.Raw)
-	}
-	f.operation(t, f.e.Call(lt.Alice, "UpdateEnvironment", lt.Req{Query: pk(), Path: path, Body: map[string]any{"registry_id": regID}}),
-		"succeeded", "registry", "services", "succeed")
+	lt.Failed(t, f.e.Call(lt.Alice, "UpdateEnvironment", lt.Req{Query: pk(), Path: path, Body: map[string]any{"registry_id": bobs.Body["runtime_env_credential_id"]}}), 400, "registry_id")
+	// The secret and both services (their imagePullSecrets) are applied.
+	f.operation(t, f.e.Call(lt.Alice, "UpdateEnvironment", lt.Req{Query: pk(), Path: path, Body: map[string]any{"registry_id": regID}}), "succeeded", "apply 3 prune 0")
 	if _, err := f.c.Get(t.Context(), "v1", "Secret", ns, "default-registry-secret"); err != nil {
 		t.Fatalf("registry secret: %v", err)
 	}
@@ -77,74 +73,80 @@ func TestRegistryChangeReapplies(t *testing.T) {
 		t.Fatalf("detail %s", d.Raw)
 	}
 
-	f.operation(t, f.e.Call(lt.Alice, "UpdateEnvironment", lt.Req{Query: pk(), Path: path, Body: map[string]any{"registry_id": ""}}), "succeeded")
+	f.operation(t, f.e.Call(lt.Alice, "UpdateEnvironment", lt.Req{Query: pk(), Path: path, Body: map[string]any{"registry_id": ""}}), "succeeded", "apply 2 prune 1")
 	if _, err := f.c.Get(t.Context(), "v1", "Secret", ns, "default-registry-secret"); err == nil {
 		t.Fatal("the registry secret outlived its registry")
 	}
 	if got := f.pullSecrets(t, ns); len(got) != 0 {
 		t.Fatalf("pull secrets after clearing: %v", got)
 	}
-	_ = f.c.DeleteNamespace(t.Context(), ns, false)
+	if got := f.applied(t, f.record(t, "reg").ID); fmt.Sprint(got) != "[ConfigMap/settings Deployment/api Deployment/web]" {
+		t.Fatalf("applied set %v", got)
+	}
 }
 
-// A global variable the apiserver refuses leaves the environment failed
-// with the reason and its old values, so the request can be retried.
+// A value the apiserver refuses fails the operation with its words; the
+// environment is failed with the value it was asked for, and the next
+// change re-applies the whole environment, healing it.
 func TestVariablesUpdateRefusedByCluster(t *testing.T) {
 	f := setup(t)
-	const ns = "shop-env-bad"
-	path := map[string]string{"envKey": "bad"}
-	if done := f.wait(t, f.create(t, f.body("bad", "web"))); done["status"] != "succeeded" {
+	const ns = "shop-env-refused"
+	t.Cleanup(func() { _ = f.c.DeleteNamespace(t.Context(), ns, false) })
+	path := map[string]string{"envKey": "refused"}
+	if done := f.wait(t, f.create(t, f.body("refused", "web", "api"))); done["status"] != "succeeded" {
 		t.Fatalf("create ended %v", done)
 	}
 	set := func(v string) lt.Response {
 		return f.e.Call(lt.Alice, "UpdateEnvironmentVariables", lt.Req{Query: pk(), Path: path, Body: map[string]any{"global_variables": []map[string]any{{"key": "replicas", "value": v}}}})
 	}
-	r := set("-5")
-	if r.Status != 400 || !strings.Contains(r.Raw, "replicas") {
-		t.Fatalf("negative replicas: %d %s", r.Status, r.Raw)
+	done := f.operation(t, set("-5"), "failed", "apply 2 prune 0")
+	if !strings.Contains(fmt.Sprint(done["error"]), "replicas") {
+		t.Fatalf("error %v does not give the apiserver's reason", done["error"])
 	}
 	d := f.e.Call(lt.Alice, "GetEnvironment", lt.Req{Query: pk(), Path: path})
 	if d.Body["status"] != "failed" || !strings.Contains(fmt.Sprint(d.Body["reason"]), "replicas") {
 		t.Fatalf("after a refused update: %s", d.Raw)
 	}
-	if g := d.Body["global_variables"].([]any)[0].(map[string]any); g["value"] != "2" {
-		t.Fatalf("a refused value was stored: %v", g)
-	}
-	f.operation(t, set("3"), "succeeded", "services", "succeed")
-	dep, err := f.c.Typed.AppsV1().Deployments(ns).Get(t.Context(), "web", metav1.GetOptions{})
-	if err != nil || *dep.Spec.Replicas != 3 {
-		t.Fatalf("web after retry: %v %v", dep.Spec.Replicas, err)
+	// Another variable, which no service uses: the failed environment is re-applied whole.
+	f.operation(t, f.e.Call(lt.Alice, "UpdateEnvironmentVariables", lt.Req{Query: pk(), Path: path, Body: map[string]any{"global_variables": []map[string]any{{"key": "replicas", "value": "3"}, {"key": "unused", "value": "x"}}}}),
+		"succeeded", "apply 3 prune 0")
+	for _, name := range []string{"web", "api"} {
+		dep, err := f.c.Typed.AppsV1().Deployments(ns).Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil || *dep.Spec.Replicas != 3 {
+			t.Fatalf("%s after the retry: %v %v", name, dep.Spec.Replicas, err)
+		}
 	}
 	// Stored success; the live state may still be unstable while pods scale up.
 	if d := f.e.Call(lt.Alice, "GetEnvironment", lt.Req{Query: pk(), Path: path}); d.Body["status"] != "success" && d.Body["status"] != "unstable" || d.Body["reason"] != nil {
 		t.Fatalf("after retry: %s", d.Raw)
 	}
-	_ = f.c.DeleteNamespace(t.Context(), ns, false)
 }
 
-// A cluster keeps its credential while environments live on it: detaching
-// it would leave them impossible to operate or delete.
-func TestClusterInUseKeepsItsCredential(t *testing.T) {
+// An update prunes what the services it re-renders no longer render, and
+// only that: services not touched keep objects their templates dropped.
+func TestUpdatePrunes(t *testing.T) {
 	f := setup(t)
-	env, err := f.e.Deps.Store.GetRuntimeEnv(t.Context(), f.clusterID)
-	if err != nil {
-		t.Fatal(err)
+	const ns = "shop-env-prune"
+	t.Cleanup(func() { _ = f.c.DeleteNamespace(t.Context(), ns, false) })
+	twoObjects := deployment + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: $Service$-extra}\ndata: {a: b}\n"
+	for _, s := range []string{"web", "api"} {
+		lt.Success(t, f.e.Call(lt.Alice, "UpdateServiceTemplate", lt.Req{Query: pk(), Path: map[string]string{"serviceName": s}, Body: map[string]any{"yaml": twoObjects}}))
 	}
-	detach := func() lt.Response {
-		return f.e.Call(lt.Admin, "DetachCredentialFromRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": f.clusterID, "runtime_env_credential_id": env.CredentialID}})
-	}
-	if done := f.wait(t, f.create(t, f.body("inuse", "web"))); done["status"] != "succeeded" {
+	body := f.body("prune", "web", "api")
+	body["services"].([]map[string]any)[1]["variable_kvs"] = []map[string]any{{"key": "replicas", "value": "1"}} // api: its own value
+	if done := f.wait(t, f.create(t, body)); done["status"] != "succeeded" {
 		t.Fatalf("create ended %v", done)
 	}
-	if r := detach(); r.Status != 409 || !strings.Contains(r.Raw, "serves environments") {
-		t.Fatalf("detach under an environment: %d %s", r.Status, r.Raw)
+	for _, s := range []string{"web", "api"} {
+		lt.Success(t, f.e.Call(lt.Alice, "UpdateServiceTemplate", lt.Req{Query: pk(), Path: map[string]string{"serviceName": s}, Body: map[string]any{"yaml": deployment}}))
 	}
-	r := f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"true"}}, Path: map[string]string{"envKey": "inuse"}})
-	lt.Success(t, r)
-	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
-		t.Fatalf("delete ended %v", done)
+	// replicas is web's only: web re-renders without its extra ConfigMap.
+	f.operation(t, f.e.Call(lt.Alice, "UpdateEnvironmentVariables", lt.Req{Query: pk(), Path: map[string]string{"envKey": "prune"},
+		Body: map[string]any{"global_variables": []map[string]any{{"key": "replicas", "value": "1"}}}}), "succeeded", "apply 1 prune 1")
+	if got := f.envhubObjects(t, ns, "prune"); fmt.Sprint(got) != "[ConfigMap/api-extra ConfigMap/settings Deployment/api Deployment/web]" {
+		t.Fatalf("objects after the update: %v", got)
 	}
-	lt.OK(t, detach())
-	// Without a credential the cluster takes no new environment.
-	lt.Failed(t, f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: f.body("later", "web")}), 400, "no credential attached")
+	if got := f.applied(t, f.record(t, "prune").ID); fmt.Sprint(got) != "[ConfigMap/api-extra ConfigMap/settings Deployment/api Deployment/web]" {
+		t.Fatalf("applied set after the update: %v", got)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/store"
 )
 
 func (h *Handler) getVariables(k kind) api.HandlerFunc {
@@ -59,7 +60,7 @@ type VariablesRequest struct {
 }
 
 // updateVariables sets global variables, re-renders the environment and
-// re-applies only the services that use a changed variable.
+// re-applies only the services that use a changed variable, as an operation.
 func (h *Handler) updateVariables(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req VariablesRequest
@@ -74,11 +75,8 @@ func (h *Handler) updateVariables(k kind) api.HandlerFunc {
 			}
 			seen[g.Key] = true
 		}
-		p, e, err := h.environment(r, k, caller, q)
+		e, err := h.changeable(r, k, caller, q)
 		if err != nil {
-			return err
-		}
-		if err := caller.Writable("project", &p.Record); err != nil {
 			return err
 		}
 		if e.OperationID != "" {
@@ -102,11 +100,17 @@ func (h *Handler) updateVariables(k kind) api.HandlerFunc {
 		touched := map[string]bool{}
 		for key := range changed {
 			for _, name := range related(e, key) {
-				touched[name] = true
+				touched[model.ServicePart(name)] = true
 			}
 		}
-		opID, err := h.reapply(r.Context(), caller, e, change{next: &next, services: func(i int) bool { return touched[e.Services[i].Name] },
-			input: "global_variables", commit: func(e *model.Environment) { e.Globals, e.UpdateBy = merged, caller.Subject }})
+		p, err := h.replan(r.Context(), e, &next, func(part string) bool { return touched[part] })
+		if err != nil {
+			return err
+		}
+		opID, err := h.begin(r, caller, change{kind: model.OpUpdate, machine: UpdateMachine, plan: p, body: req, input: "global_variables"},
+			func(st store.Start) error {
+				return h.Store.StartOperation(r.Context(), e.ID, st, desired(e, caller, func(e *model.Environment) { e.Globals = merged }))
+			})
 		if err != nil {
 			return err
 		}

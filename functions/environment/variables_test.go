@@ -35,7 +35,8 @@ func TestGlobalVariables(t *testing.T) {
 	if _, err := f.c.Typed.AppsV1().Deployments("shop-env-vars").Update(ctx, worker, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	lt.Success(t, f.e.Call(lt.Alice, "UpdateEnvironmentVariables", lt.Req{Query: pk(), Path: path, Body: map[string]any{"global_variables": []map[string]any{{"key": "replicas", "value": "1"}}}}))
+	// Only web and api use the global value: the plan applies their two Deployments.
+	f.operation(t, f.e.Call(lt.Alice, "UpdateEnvironmentVariables", lt.Req{Query: pk(), Path: path, Body: map[string]any{"global_variables": []map[string]any{{"key": "replicas", "value": "1"}}}}), "succeeded", "apply 2 prune 0")
 	for name, want := range map[string]int32{"web": 1, "api": 1, "worker": 3} {
 		d, err := f.c.Typed.AppsV1().Deployments("shop-env-vars").Get(ctx, name, metav1.GetOptions{})
 		if err != nil || *d.Spec.Replicas != want {

@@ -19,6 +19,7 @@ import (
 type Store interface {
 	CreateRuntimeEnv(ctx context.Context, e *model.RuntimeEnv) error
 	UpdateRuntimeEnv(ctx context.Context, id string, fn func(*model.RuntimeEnv) error) (*model.RuntimeEnv, error)
+	DeleteRuntimeEnv(ctx context.Context, id string, check func(*model.RuntimeEnv) error) error
 	ListRuntimeEnvs(ctx context.Context, l store.List) ([]model.RuntimeEnv, *store.Result, error)
 	LabelRuntimeEnvs(ctx context.Context, labelIDs []string) ([]string, error)
 }
@@ -56,6 +57,7 @@ type CreateRequest struct {
 	Zone        string `json:"zone"`
 	Visibility  string `json:"visibility"`
 	Owner       string `json:"owner"`
+	PodSecurity string `json:"pod_security"` // kubernetes: baseline (default), restricted, or privileged (admins)
 }
 
 type idResponse struct {
@@ -112,6 +114,9 @@ func (h *Handler) newRuntimeEnv(caller auth.Identity, req *CreateRequest) (*mode
 	if err := model.CheckVisibility(req.Visibility); err != nil {
 		return nil, err
 	}
+	if err := checkPodSecurity(caller, req.Runtime, req.PodSecurity); err != nil {
+		return nil, err
+	}
 	owner, err := ownerFor(caller, req.Owner)
 	if err != nil {
 		return nil, err
@@ -119,7 +124,26 @@ func (h *Handler) newRuntimeEnv(caller auth.Identity, req *CreateRequest) (*mode
 	return &model.RuntimeEnv{
 		Record:  model.Record{ID: model.NewID(model.KindRuntimeEnv), Owner: owner, Visibility: req.Visibility},
 		Runtime: req.Runtime, Name: req.Name, Description: req.Description, Endpoint: req.Endpoint, Zone: req.Zone,
+		PodSecurity: req.PodSecurity,
 	}, nil
+}
+
+// checkPodSecurity: a Pod Security Admission level, for kubernetes only;
+// privileged (pods may take their node) only by an admin.
+func checkPodSecurity(caller auth.Identity, runtime, level string) error {
+	if level == "" {
+		return nil
+	}
+	if runtime != model.Kubernetes {
+		return errs.Invalid("pod_security", "is only for kubernetes runtime envs")
+	}
+	if err := model.CheckPodSecurity(level); err != nil {
+		return err
+	}
+	if level == model.PodSecurityPrivileged && !caller.Admin {
+		return errs.Forbidden("pod_security: only an admin may allow privileged pods")
+	}
+	return nil
 }
 
 func ownerFor(caller auth.Identity, requested string) (string, error) {
@@ -137,6 +161,7 @@ type ModifyRequest struct {
 	Description *string `json:"description"`
 	Visibility  *string `json:"visibility"`
 	Owner       *string `json:"owner"`
+	PodSecurity *string `json:"pod_security"`
 	Version     *int64  `json:"version"` // optional: fail with 409 unless the env is still at this version
 }
 
@@ -174,6 +199,12 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 		}
 		if req.Owner != nil {
 			e.Owner = *req.Owner
+		}
+		if req.PodSecurity != nil {
+			if err := checkPodSecurity(caller, e.Runtime, *req.PodSecurity); err != nil {
+				return err
+			}
+			e.PodSecurity = *req.PodSecurity
 		}
 		return nil
 	})
@@ -222,14 +253,13 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
 	if _, err := api.ParseQuery(r); err != nil {
 		return err
 	}
-	_, err = h.Store.UpdateRuntimeEnv(r.Context(), id, func(e *model.RuntimeEnv) error {
+	err = h.Store.DeleteRuntimeEnv(r.Context(), id, func(e *model.RuntimeEnv) error {
 		if err := caller.Writable("runtime_env", &e.Record); err != nil {
 			return err
 		}
 		if e.CredentialID != "" {
 			return errs.Conflict("runtime env %s has credential %s attached: detach it first", id, e.CredentialID)
 		}
-		e.Status = model.StatusDeleted
 		return nil
 	})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/envhub/envhub/functions/envflow"
 	"github.com/envhub/envhub/functions/environment"
 	"github.com/envhub/envhub/functions/label"
+	"github.com/envhub/envhub/functions/maintenance"
 	"github.com/envhub/envhub/functions/runtimeenv"
 	"github.com/envhub/envhub/functions/service"
 	"github.com/envhub/envhub/infra/samtemplate"
@@ -31,9 +32,11 @@ var Areas = map[string]deps.Actions{
 	"environment": environment.Actions,
 }
 
-// Tasks are the state machine task functions the local Lambda Invoke API runs.
+// Tasks are the functions without routes the local Lambda Invoke API runs:
+// state machine tasks and scheduled maintenance.
 var Tasks = map[string]func(*deps.Deps) workflow.Task{
-	"envflow": envflow.Task,
+	"envflow":     envflow.Task,
+	"maintenance": maintenance.Task,
 }
 
 // TaskHandlers builds every task function from Deps.
@@ -45,18 +48,26 @@ func TaskHandlers(d *deps.Deps) map[string]workflow.Task {
 	return out
 }
 
+// Machines are the state machines, by name (template.yaml's resources
+// define the same, from the same files).
+var Machines = []string{"env-create", "env-update", "env-delete"}
+
 // Workflow runs the repository's state machine definitions on the local
-// engine, their Lambda tasks invoked at lambdaURL (the local server).
-func Workflow(lambdaURL string) *workflow.Local {
+// engine, their Lambda tasks invoked at lambdaURL (the local server),
+// signed with creds.
+func Workflow(lambdaURL string, creds Credentials) *workflow.Local {
 	root := filepath.Dir(samtemplate.Path())
+	defs := map[string]string{}
+	for _, m := range Machines {
+		defs[m] = filepath.Join(root, "infra", "statemachines", m+".asl.json")
+	}
 	return &workflow.Local{
-		Runner: filepath.Join(root, "scripts", "sfn", "run.mjs"),
-		Definitions: map[string]string{
-			"env-create": filepath.Join(root, "infra", "statemachines", "env-create.asl.json"),
-			"env-delete": filepath.Join(root, "infra", "statemachines", "env-delete.asl.json"),
-		},
+		Runner:         filepath.Join(root, "scripts", "sfn", "run.mjs"),
+		Definitions:    defs,
 		Substitutions:  map[string]string{"EnvflowFunctionArn": "arn:aws:lambda:us-east-1:000000000000:function:envflow"},
 		LambdaEndpoint: lambdaURL,
+		AccessKeyID:    creds.AccessKeyID,
+		SecretKey:      creds.SecretKey,
 	}
 }
 

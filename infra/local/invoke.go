@@ -19,9 +19,23 @@ const InvokePattern = "POST /2015-03-31/functions/{name}/invocations"
 
 // Invoke serves the Lambda Invoke API for task functions (by function name
 // or ARN), answering errors as Lambda does: X-Amz-Function-Error with an
-// errorType the definitions' Retry and Catch match on.
-func Invoke(tasks map[string]workflow.Task) http.Handler {
+// errorType the definitions' Retry and Catch match on. As in AWS, only
+// requests SigV4-signed with creds are served: the tasks act with the
+// functions' own rights, past every JWT check.
+func Invoke(tasks map[string]workflow.Task, creds Credentials) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		payload, err := io.ReadAll(io.LimitReader(r.Body, 6<<20)) // Lambda's payload limit
+		if err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		if err := creds.Verify(r, payload, "lambda"); err != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("X-Amzn-ErrorType", "InvalidSignatureException")
+			w.WriteHeader(http.StatusForbidden)
+			_ = json.NewEncoder(w).Encode(map[string]string{"Type": "User", "message": "request not signed with the local server's credentials: " + err.Error()})
+			return
+		}
 		raw := strings.TrimSuffix(strings.TrimPrefix(r.URL.EscapedPath(), "/2015-03-31/functions/"), "/invocations")
 		name, _ := url.PathUnescape(raw)
 		if i := strings.LastIndex(name, ":function:"); i >= 0 {
@@ -32,11 +46,6 @@ func Invoke(tasks map[string]workflow.Task) http.Handler {
 		if !ok {
 			w.WriteHeader(http.StatusNotFound)
 			_ = json.NewEncoder(w).Encode(map[string]string{"Type": "User", "Message": "Function not found: " + name})
-			return
-		}
-		payload, err := io.ReadAll(io.LimitReader(r.Body, 6<<20)) // Lambda's payload limit
-		if err != nil {
-			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
 		out, err := task.Lambda(r.Context(), payload)

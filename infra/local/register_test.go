@@ -20,7 +20,7 @@ func TestRegisterCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := local.NewServer(a, e.Fns, nil)
+	srv, err := local.NewServer(a, e.Fns, nil, local.NewCredentials())
 	if err != nil {
 		t.Fatal(err)
 	}

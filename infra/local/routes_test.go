@@ -76,7 +76,7 @@ func TestLocalServerServesEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := local.NewServer(a, e.Fns, nil)
+	srv, err := local.NewServer(a, e.Fns, nil, local.NewCredentials())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,9 +49,10 @@ type localRoute struct {
 }
 
 // NewServer builds the routing; every route of the table must have its
-// function. tasks are served on the Lambda Invoke API for state machines.
-func NewServer(a *Authorizer, fns map[string]Function, tasks map[string]workflow.Task) (*Server, error) {
-	s := &Server{Auth: a, Functions: fns, invoke: Invoke(tasks)}
+// function. tasks are served on the Lambda Invoke API (for the state
+// machines and schedules), to callers signing with creds.
+func NewServer(a *Authorizer, fns map[string]Function, tasks map[string]workflow.Task, creds Credentials) (*Server, error) {
+	s := &Server{Auth: a, Functions: fns, invoke: Invoke(tasks, creds)}
 	for _, rt := range routes.Table {
 		fn, ok := fns[rt.Function]
 		if !ok {

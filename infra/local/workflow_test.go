@@ -42,13 +42,16 @@ func TestLocalStateMachine(t *testing.T) {
 			return map[string]any{"n": in.N + 1}, nil
 		},
 	}
-	srv := httptest.NewServer(local.Invoke(tasks))
+	creds := local.NewCredentials()
+	srv := httptest.NewServer(local.Invoke(tasks, creds))
 	defer srv.Close()
 	run := &workflow.Local{
 		Runner:         repo("scripts", "sfn", "run.mjs"),
 		Definitions:    map[string]string{"loop": repo("infra", "local", "testdata", "loop.asl.json")},
 		Substitutions:  map[string]string{"StepArn": "arn:aws:lambda:us-east-1:000000000000:function:step"},
 		LambdaEndpoint: srv.URL,
+		AccessKeyID:    creds.AccessKeyID,
+		SecretKey:      creds.SecretKey,
 	}
 	out, err := run.Run(context.Background(), "loop", []byte(`{"n":0}`))
 	if err != nil {

@@ -204,7 +204,7 @@ func (c *Cluster) applyOne(ctx context.Context, namespace string, u *unstructure
 }
 
 // Delete removes applied objects (in reverse order, background propagation);
-// ones already gone are fine.
+// ones already gone, or of kinds the cluster no longer serves, are fine.
 func (c *Cluster) Delete(ctx context.Context, refs []Ref) error {
 	policy := metav1.DeletePropagationBackground
 	for i := len(refs) - 1; i >= 0; i-- {
@@ -214,6 +214,9 @@ func (c *Cluster) Delete(ctx context.Context, refs []Ref) error {
 		u.SetKind(r.Kind)
 		u.SetName(r.Name)
 		u.SetNamespace(r.Namespace)
+		if _, err := c.mapping(u.GroupVersionKind()); errors.Is(err, errNoKind) {
+			continue // the cluster no longer serves the kind (a CRD was removed): nothing to delete
+		}
 		ri, err := c.resource(u, r.Namespace)
 		if err != nil {
 			return err

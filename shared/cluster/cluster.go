@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -38,6 +39,9 @@ type Cluster struct {
 	Typed   kubernetes.Interface
 	Dynamic dynamic.Interface
 	Mapper  meta.ResettableRESTMapper
+
+	uidOnce sync.Mutex
+	uid     string
 }
 
 // RESTConfig builds the client config for endpoint from a credential's
@@ -77,6 +81,7 @@ func RESTConfig(endpoint string, content map[string]string, policy netguard.Poli
 	cfg.Proxy = nil
 	cfg.QPS, cfg.Burst = 100, 200 // envhub applies many objects at once
 	cfg.UserAgent = "envhub"
+	cfg.WarningHandler = rest.NoWarnings{} // e.g. Pod Security's: what it refuses fails the operation instead
 	return cfg, nil
 }
 

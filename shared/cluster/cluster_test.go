@@ -109,32 +109,6 @@ func with(m map[string]string, k, v string) map[string]string {
 	return out
 }
 
-func TestNamespaces(t *testing.T) {
-	c, _ := connect(t)
-	ns := namespace(t, c)
-	if err := c.EnsureNamespace(ctx(t), ns, map[string]string{"s-env": "dev"}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := c.Namespace(ctx(t), ns)
-	if err != nil || got.Labels["s-env"] != "dev" {
-		t.Fatalf("labels %v %v", got.Labels, err)
-	}
-	if err := c.RemoveNamespaceLabels(ctx(t), ns); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := c.Namespace(ctx(t), ns); got.Labels["s-env"] != "" {
-		t.Fatalf("labels left: %v", got.Labels)
-	}
-	if err := c.DeleteNamespace(ctx(t), ns, true); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Namespace(ctx(t), ns); !errors.Is(err, errs.ErrNotFound) {
-		t.Fatalf("after delete: %v", err)
-	}
-	if err := c.DeleteNamespace(ctx(t), ns, true); err != nil {
-		t.Fatalf("deleting a missing namespace: %v", err)
-	}
-}
 
 const app = `
 apiVersion: v1

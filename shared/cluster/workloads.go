@@ -31,6 +31,7 @@ type Workload struct {
 	Images   []string
 	Selector labels.Selector
 	Pods     []corev1.Pod
+	Problem  string // why it cannot progress, in the apiserver's words (Deployments' conditions)
 }
 
 // IsReady tells whether every desired replica is ready (CronJobs always are).
@@ -47,7 +48,9 @@ func (c *Cluster) Workloads(ctx context.Context, namespace, selector string) ([]
 		return nil, Err(err)
 	}
 	for _, d := range deps.Items {
-		out = append(out, workload(Deployment, d.ObjectMeta, d.Spec.Replicas, d.Status.ReadyReplicas, d.Spec.Selector, d.Spec.Template))
+		w := workload(Deployment, d.ObjectMeta, d.Spec.Replicas, d.Status.ReadyReplicas, d.Spec.Selector, d.Spec.Template)
+		w.Problem = deploymentProblem(d.Status.Conditions)
+		out = append(out, w)
 	}
 	sts, err := apps.StatefulSets(namespace).List(ctx, opts)
 	if err != nil {

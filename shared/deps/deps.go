@@ -21,7 +21,9 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/netguard"
+	"github.com/envhub/envhub/shared/plan"
 	"github.com/envhub/envhub/shared/probe"
 	"github.com/envhub/envhub/shared/qingcloud"
 	"github.com/envhub/envhub/shared/secrets"
@@ -36,10 +38,11 @@ type Config struct {
 	KMSKeyID       string // KMS_KEY_ID: credential encryption key in AWS
 	KeyFile        string // LOCAL_KEY_FILE: local stand-in for the KMS key
 	AllowLoopback  bool   // ALLOW_LOOPBACK=1: only the local server sets it
-	// State machines: ENV_CREATE_STATE_MACHINE_ARN / ENV_DELETE_STATE_MACHINE_ARN
-	// in AWS; the local server and tests set Workflow instead.
+	// State machines: ENV_CREATE_STATE_MACHINE_ARN, ENV_UPDATE_STATE_MACHINE_ARN
+	// and ENV_DELETE_STATE_MACHINE_ARN in AWS; the local server and tests set
+	// Workflow instead.
 	StateMachineARNs map[string]string
-	Workflow         workflow.Starter
+	Workflow         workflow.Runner
 }
 
 // ConfigFromEnv reads Config from the environment.
@@ -52,6 +55,7 @@ func ConfigFromEnv() Config {
 		AllowLoopback:  os.Getenv("ALLOW_LOOPBACK") == "1",
 		StateMachineARNs: map[string]string{
 			"env-create": os.Getenv("ENV_CREATE_STATE_MACHINE_ARN"),
+			"env-update": os.Getenv("ENV_UPDATE_STATE_MACHINE_ARN"),
 			"env-delete": os.Getenv("ENV_DELETE_STATE_MACHINE_ARN"),
 		},
 	}
@@ -64,7 +68,7 @@ type Deps struct {
 	Sealer   secrets.Sealer
 	Probe    probe.Probes
 	Policy   netguard.Policy
-	Workflow workflow.Starter
+	Workflow workflow.Runner
 }
 
 // Load builds Deps for cfg.
@@ -113,6 +117,14 @@ func Load(ctx context.Context, cfg Config) (*Deps, error) {
 		Policy:   policy,
 	}, nil
 }
+
+// Connector connects to runtime envs, every request bounded by timeout.
+func (d *Deps) Connector(timeout time.Duration) cluster.Connector {
+	return cluster.Connector{Records: d.Store, Opener: d.Sealer, Policy: d.Policy, Timeout: timeout}
+}
+
+// Renderer renders environments from the store.
+func (d *Deps) Renderer() plan.Renderer { return plan.Renderer{Store: d.Store, Opener: d.Sealer} }
 
 // Actions builds one function's handlers from Deps.
 type Actions func(*Deps) map[string]api.HandlerFunc

@@ -1,6 +1,9 @@
 package model
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Kinds of environment records.
 const (
@@ -25,25 +28,33 @@ const (
 )
 
 // Environment is a test or production environment of a project: a
-// namespace on a kubernetes runtime env holding the project's services.
+// namespace on a kubernetes runtime env holding the project's services. Its
+// fields are the desired state; what is applied lives in items of its own
+// (store: the applied set), and changes run as operations.
 type Environment struct {
 	Record
-	ProjectID   string       `dynamodbav:"project_id"`
-	ProjectKey  string       `dynamodbav:"project_key"`
-	Key         string       `dynamodbav:"env_key"`
-	Name        string       `dynamodbav:"env_name"`
-	Type        string       `dynamodbav:"env_type"` // EnvTest or EnvProduction
-	ClusterID   string       `dynamodbav:"cluster_id"`
-	Namespace   string       `dynamodbav:"namespace"`
-	RegistryID  string       `dynamodbav:"registry_id"`
-	Globals     []KV         `dynamodbav:"global_variables"`
-	Services    []EnvService `dynamodbav:"services"`
-	Configs     []EnvConfig  `dynamodbav:"env_configs"`
-	State       string       `dynamodbav:"state"`
-	Reason      string       `dynamodbav:"reason"`
-	OperationID string       `dynamodbav:"operation_id,omitempty"` // the running operation, if any
-	UpdateBy    string       `dynamodbav:"update_by"`
-	Applied     []AppliedRef `dynamodbav:"applied"` // what the last create applied, for delete
+	ProjectID  string `dynamodbav:"project_id"`
+	ProjectKey string `dynamodbav:"project_key"`
+	Key        string `dynamodbav:"env_key"`
+	Name       string `dynamodbav:"env_name"`
+	Type       string `dynamodbav:"env_type"` // EnvTest or EnvProduction
+	ClusterID  string `dynamodbav:"cluster_id"`
+	// ClusterUID is the cluster's identity (its kube-system namespace UID):
+	// namespaces are reserved per cluster, however often it is registered.
+	ClusterUID string `dynamodbav:"cluster_uid"`
+	Namespace  string `dynamodbav:"namespace"`
+	// AdoptNamespace: an admin asked to take over an existing namespace.
+	AdoptNamespace bool `dynamodbav:"adopt_namespace,omitempty"`
+	// OwnsNamespace: envhub created the namespace, so isDelete may delete it.
+	OwnsNamespace bool         `dynamodbav:"owns_namespace,omitempty"`
+	RegistryID    string       `dynamodbav:"registry_id"`
+	Globals       []KV         `dynamodbav:"global_variables"`
+	Services      []EnvService `dynamodbav:"services"`
+	Configs       []EnvConfig  `dynamodbav:"env_configs"`
+	State         string       `dynamodbav:"state"`
+	Reason        string       `dynamodbav:"reason"`
+	OperationID   string       `dynamodbav:"operation_id,omitempty"` // the running operation, if any
+	UpdateBy      string       `dynamodbav:"update_by"`
 }
 
 // KV is a key and value.
@@ -79,29 +90,68 @@ type EnvConfig struct {
 	Type string `json:"common_env_cfg_type" dynamodbav:"type"`
 }
 
-// AppliedRef names an object an environment applied.
-type AppliedRef struct {
-	APIVersion string `dynamodbav:"v"`
-	Kind       string `dynamodbav:"k"`
-	Namespace  string `dynamodbav:"ns"`
-	Name       string `dynamodbav:"n"`
+// Parts of an environment: what each applied object belongs to.
+const (
+	PartRegistry = "registry"
+	PartConfig   = "config"
+	partService  = "service/"
+)
+
+// ServicePart is the part of one service's objects.
+func ServicePart(name string) string { return partService + name }
+
+// PartService tells the service a part belongs to, if it is a service's.
+func PartService(part string) (string, bool) { return strings.CutPrefix(part, partService) }
+
+// Applied is one object an environment may have in its cluster. It is
+// recorded before it is applied (write-ahead), so delete and prune find
+// everything an operation touched, even one that failed half way.
+type Applied struct {
+	APIVersion string `json:"apiVersion" dynamodbav:"v"`
+	Kind       string `json:"kind" dynamodbav:"k"`
+	Name       string `json:"name" dynamodbav:"n"`
+	Part       string `json:"part" dynamodbav:"p"`
 }
 
-// Operation is one run of a long operation (create, delete) on an environment.
+// Key identifies the object whatever version it was applied at.
+func (a Applied) Key() string {
+	group, _, _ := strings.Cut(a.APIVersion, "/")
+	if !strings.Contains(a.APIVersion, "/") {
+		group = ""
+	}
+	return group + "|" + a.Kind + "|" + a.Name
+}
+
+// Operation is one run of a state machine on an environment.
 type Operation struct {
 	Record
-	Kind          string    `dynamodbav:"kind"` // create or delete
+	Kind          string    `dynamodbav:"kind"` // OpCreate, OpUpdate, OpDelete
 	EnvironmentID string    `dynamodbav:"environment_id"`
 	State         string    `dynamodbav:"state"` // running, succeeded, failed
 	Steps         []string  `dynamodbav:"steps"`
 	Error         string    `dynamodbav:"error"`
 	Ended         time.Time `dynamodbav:"ended,omitempty"`
-	Execution     string    `dynamodbav:"execution"`
-	Input         string    `dynamodbav:"input"` // e.g. isDelete for a delete
+	Deadline      time.Time `dynamodbav:"deadline"`
+	Machine       string    `dynamodbav:"machine"` // the state machine; the execution is named after the operation
+	Input         string    `dynamodbav:"input"`   // what was asked, e.g. isDelete for a delete
+	IsDelete      bool      `dynamodbav:"is_delete,omitempty"`
+	Plan          PlanStats `dynamodbav:"plan"`
 }
 
-// Operation states.
+// PlanStats sizes an operation's recorded plan and its progress.
+type PlanStats struct {
+	Chunks  int `dynamodbav:"chunks" json:"chunks"`
+	Apply   int `dynamodbav:"apply" json:"apply"`
+	Prune   int `dynamodbav:"prune" json:"prune"`
+	Applied int `dynamodbav:"applied" json:"applied"` // objects applied or pruned so far
+}
+
+// Operation kinds and states.
 const (
+	OpCreate = "create"
+	OpUpdate = "update"
+	OpDelete = "delete"
+
 	OpRunning   = "running"
 	OpSucceeded = "succeeded"
 	OpFailed    = "failed"

@@ -62,7 +62,33 @@ type RuntimeEnv struct {
 	Endpoint     string             `dynamodbav:"endpoint"`
 	Zone         string             `dynamodbav:"zone"`
 	CredentialID string             `dynamodbav:"credential_id,omitempty"`
+	PodSecurity  string             `dynamodbav:"pod_security,omitempty"` // Pod Security Admission level of its environments' namespaces
 	Labels       map[string]LabelKV `dynamodbav:"labels,omitempty"` // label id -> key/value, kept with the env so a page of envs is one read
+}
+
+// Pod Security Admission levels a runtime env enforces on the namespaces of
+// its environments; baseline unless an operator chose otherwise.
+const (
+	PodSecurityBaseline   = "baseline"
+	PodSecurityRestricted = "restricted"
+	PodSecurityPrivileged = "privileged" // only an admin may choose it
+)
+
+// PodSecurityLevel is the level the env enforces.
+func (e *RuntimeEnv) PodSecurityLevel() string {
+	if e.PodSecurity == "" {
+		return PodSecurityBaseline
+	}
+	return e.PodSecurity
+}
+
+// CheckPodSecurity: a Pod Security Admission level (empty: baseline).
+func CheckPodSecurity(level string) error {
+	switch level {
+	case "", PodSecurityBaseline, PodSecurityRestricted, PodSecurityPrivileged:
+		return nil
+	}
+	return errs.Invalid("pod_security", "must be %q, %q or %q", PodSecurityBaseline, PodSecurityRestricted, PodSecurityPrivileged)
 }
 
 // LabelKV is a label as embedded in its runtime env.

@@ -101,5 +101,6 @@ var LogicalIDs = map[string]string{
 
 // TaskFunctions are functions without routes: state machine tasks.
 var TaskFunctions = map[string]string{
-	"envflow": "EnvflowFunction",
+	"envflow":     "EnvflowFunction",
+	"maintenance": "MaintenanceFunction",
 }

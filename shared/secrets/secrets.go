@@ -8,6 +8,7 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,4 +86,58 @@ func gcm(key []byte) (cipher.AEAD, error) {
 		return nil, fmt.Errorf("data key: %w", err)
 	}
 	return cipher.NewGCM(block)
+}
+
+// SealBytes encrypts a blob for the record id in a compact binary envelope
+// (no base64): an operation's plan, which may hold Secrets, is stored in
+// items close to DynamoDB's size limit.
+func (s Sealer) SealBytes(ctx context.Context, id string, plain []byte) ([]byte, error) {
+	key, wrapped, err := s.Keys.GenerateDataKey(ctx, bind(id))
+	if err != nil {
+		return nil, fmt.Errorf("generate data key: %w", err)
+	}
+	if len(wrapped) > 0xffff {
+		return nil, errors.New("wrapped data key too long")
+	}
+	aead, err := gcm(key)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 2, 2+len(wrapped)+aead.NonceSize()+len(plain)+aead.Overhead())
+	binary.BigEndian.PutUint16(out, uint16(len(wrapped)))
+	out = append(out, wrapped...)
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	out = append(out, nonce...)
+	return aead.Seal(out, nonce, plain, []byte(id)), nil
+}
+
+// OpenBytes decrypts what SealBytes produced for the same record id.
+func (s Sealer) OpenBytes(ctx context.Context, id string, sealed []byte) ([]byte, error) {
+	if len(sealed) < 2 {
+		return nil, fmt.Errorf("%w: too short", ErrOpen)
+	}
+	n := int(binary.BigEndian.Uint16(sealed))
+	if len(sealed) < 2+n {
+		return nil, fmt.Errorf("%w: too short", ErrOpen)
+	}
+	key, err := s.Keys.Decrypt(ctx, sealed[2:2+n], bind(id))
+	if err != nil {
+		return nil, fmt.Errorf("%w: unwrap data key: %v", ErrOpen, err)
+	}
+	aead, err := gcm(key)
+	if err != nil {
+		return nil, err
+	}
+	rest := sealed[2+n:]
+	if len(rest) < aead.NonceSize() {
+		return nil, fmt.Errorf("%w: too short", ErrOpen)
+	}
+	plain, err := aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], []byte(id))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrOpen, err)
+	}
+	return plain, nil
 }

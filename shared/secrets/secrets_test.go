@@ -60,3 +60,36 @@ func TestBadKeyFile(t *testing.T) {
 		t.Fatal("accepted a short key")
 	}
 }
+
+func TestSealBytes(t *testing.T) {
+	ctx := context.Background()
+	keys, err := LoadFileKeys(filepath.Join(t.TempDir(), "key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := Sealer{Keys: keys}
+	plain := []byte("kind: Secret\ndata: {password: very-secret}")
+	sealed, err := s.SealBytes(ctx, "op-1/plan/0", plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, []byte("very-secret")) {
+		t.Fatal("sealed data holds the secret in clear")
+	}
+	if got, err := s.OpenBytes(ctx, "op-1/plan/0", sealed); err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("opened %q, %v", got, err)
+	}
+	for name, c := range map[string]struct {
+		id   string
+		data []byte
+	}{
+		"other record": {"op-1/plan/1", sealed},
+		"truncated":    {"op-1/plan/0", sealed[:len(sealed)-1]},
+		"empty":        {"op-1/plan/0", nil},
+		"bad length":   {"op-1/plan/0", []byte{0xff, 0xff, 1}},
+	} {
+		if _, err := s.OpenBytes(ctx, c.id, c.data); !errors.Is(err, ErrOpen) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -86,8 +87,13 @@ func (s *Store) Detach(ctx context.Context, envID, credID string, check func(*mo
 	return s.link(ctx, envID, credID, false, check)
 }
 
-func (s *Store) link(ctx context.Context, envID, credID string, attach bool, check func(*model.RuntimeEnv, *model.Credential) error) error {
-	_, err := s.mutateRuntimeEnv(ctx, envID, func(e *model.RuntimeEnv, t *txn) error {
+func (s *Store) link(ctx context.Context, envID, credID string, attach bool, check func(*model.RuntimeEnv, *model.Credential) error) (err error) {
+	defer func() {
+		if errors.Is(err, errInUse) {
+			err = s.inUse(ctx, envID, "detaching its credential")
+		}
+	}()
+	_, err = s.mutateRuntimeEnv(ctx, envID, func(e *model.RuntimeEnv, t *txn) error {
 		old, err := s.GetCredential(ctx, credID)
 		if err != nil {
 			return err
@@ -101,7 +107,7 @@ func (s *Store) link(ctx context.Context, envID, credID string, attach bool, che
 			e.CredentialID = c.ID
 			c.RuntimeEnvIDs = append(c.RuntimeEnvIDs, e.ID)
 		} else {
-			t.unused(s.table, e.ID, errs.Conflict("runtime env %s serves environments: delete them before detaching its credential", e.ID))
+			t.unused(s.table, e.ID, errInUse)
 			e.CredentialID = ""
 			c.RuntimeEnvIDs = slices.DeleteFunc(c.RuntimeEnvIDs, func(id string) bool { return id == e.ID })
 		}

@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/envhub/envhub/shared/errs"
@@ -12,37 +14,46 @@ import (
 	"github.com/envhub/envhub/shared/page"
 )
 
-func envScope(projectID, key string) string  { return "env#" + projectID + "#" + key }
-func idemScope(projectID, key string) string { return "idem#" + projectID + "#" + key }
+func envScope(projectID, key string) string { return "env#" + projectID + "#" + key }
 
-// nsScope reserves a namespace of a cluster for one active environment:
-// two environments (of any project) never share, or delete, one namespace.
-func nsScope(clusterID, namespace string) string { return "ns#" + clusterID + "#" + namespace }
+// nsScope reserves a namespace of a cluster, by the cluster's identity (its
+// kube-system UID), for one environment: two environments never share, or
+// delete, one namespace, however many runtime envs name the cluster.
+func nsScope(clusterUID, namespace string) string { return "ns#" + clusterUID + "#" + namespace }
 
-// CreateEnvironment stores a new environment and its create operation in
-// one transaction with its project (whose count of environments it bumps),
-// the reservation of its key and, if given, of the idempotency key.
-func (s *Store) CreateEnvironment(ctx context.Context, e *model.Environment, op *model.Operation, idempotencyKey string, check func(*model.Project) error) error {
+// onCluster lists the environments of a runtime env, so a refused detach
+// or delete can name them.
+func onCluster(runtimeEnvID, envID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: "M#" + runtimeEnvID},
+		attrSK: &types.AttributeValueMemberS{Value: envID},
+	}
+}
+
+// CreateEnvironment stores a new environment with its create operation and
+// plan, in one transaction with its project (whose count of environments it
+// bumps), the reservations of its key and namespace and, if given, of the
+// idempotency key, after check approves the project as read in it.
+func (s *Store) CreateEnvironment(ctx context.Context, e *model.Environment, st Start, check func(*model.Project) error) error {
 	s.stamp(&e.Record)
-	s.stamp(&op.Record)
-	return s.withProject(ctx, e.ProjectID, func(p *model.Project, t *txn) error {
+	err := s.withProject(ctx, e.ProjectID, func(p *model.Project, t *txn) error {
 		if err := check(p); err != nil {
 			return err
 		}
 		// The idempotency reservation goes first: a replay must be told
 		// apart from a key taken by another create.
-		if idempotencyKey != "" {
-			t.reserve(s.table, idemScope(p.ID, idempotencyKey), op.ID, errIdempotent)
-		}
+		s.idempotent(t, st)
 		p.Environments++
-		e.Visibility, op.Owner, op.Visibility = p.Visibility, e.Owner, p.Visibility
+		e.Visibility = p.Visibility
+		e.OperationID = st.Op.ID
 		it, err := item(model.KindEnvironment, e, &e.Record, e.Key, e.ProjectID)
 		if err != nil {
 			return err
 		}
 		t.put(s.table, it, 0, errs.Conflict("environment %s already exists", e.ID))
 		t.reserve(s.table, envScope(p.ID, e.Key), e.ID, errs.Conflict("env_key %q is already used in project %s", e.Key, p.Key))
-		t.reserve(s.table, nsScope(e.ClusterID, e.Namespace), e.ID, errs.Conflict("namespace %s of cluster %s is used by another environment", e.Namespace, e.ClusterID))
+		t.reserveNamespace(s.table, nsScope(e.ClusterUID, e.Namespace), e.ID, e.AdoptNamespace,
+			errs.Conflict("namespace %s of this cluster is reserved by another environment (or kept after one was deleted: an admin may adopt it)", e.Namespace))
 		t.count(model.KindEnvironment, &e.Record, 1)
 		// The cluster must still be usable when this commits: a credential
 		// detach in between would otherwise strand the environment.
@@ -53,36 +64,34 @@ func (s *Store) CreateEnvironment(ctx context.Context, e *model.Environment, op 
 			ExpressionAttributeValues: map[string]types.AttributeValue{":active": &types.AttributeValueMemberS{Value: model.StatusActive}},
 		}}, errs.Conflict("cluster_id: runtime env %s is deleted or has no credential attached", e.ClusterID))
 		t.bump(usesOf(e.ClusterID), 1)
-		return s.putOp(t, op, 0)
+		member := onCluster(e.ClusterID, e.ID)
+		member["name"] = &types.AttributeValueMemberS{Value: e.ProjectKey + "/" + e.Key}
+		t.add(types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: member}}, nil)
+		return s.startOp(t, e, st)
 	})
+	return s.replayed(ctx, st, err)
 }
 
-// errIdempotent: the Idempotency-Key was used before; the caller looks up that operation.
-var errIdempotent = errs.Conflict("Idempotency-Key already used")
-
-// IsIdempotentReplay tells a create refused because its Idempotency-Key was seen.
-func IsIdempotentReplay(err error) bool { return err == errIdempotent }
-
-// OperationByIdempotencyKey returns the operation an Idempotency-Key started.
-func (s *Store) OperationByIdempotencyKey(ctx context.Context, projectID, key string) (*model.Operation, error) {
-	id, err := s.lookup(ctx, idemScope(projectID, key), "operation", key)
-	if err != nil {
-		return nil, err
+// reserveNamespace is reserve for a namespace; adopting (admins) may also
+// take over a namespace kept after its environment was deleted.
+func (t *txn) reserveNamespace(table, scope, id string, adopt bool, taken error) {
+	it := reservationKey(scope)
+	it["id"] = &types.AttributeValueMemberS{Value: id}
+	p := &types.Put{TableName: aws.String(table), Item: it, ConditionExpression: aws.String("attribute_not_exists(PK)")}
+	if adopt {
+		p.ConditionExpression = aws.String("attribute_not_exists(PK) OR retained = :t")
+		p.ExpressionAttributeValues = map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}}
 	}
-	return s.GetOperation(ctx, id)
+	t.add(types.TransactWriteItem{Put: p}, taken)
 }
 
-func (s *Store) putOp(t *txn, op *model.Operation, prev int64) error {
-	it, err := item(model.KindOperation, op, &op.Record, op.Kind, op.EnvironmentID)
-	if err != nil {
-		return err
-	}
-	if prev == 0 {
-		t.put(s.table, it, 0, errs.Conflict("operation %s already exists", op.ID))
-	} else {
-		t.put(s.table, it, prev, errVersion)
-	}
-	return nil
+// retainNamespace keeps a namespace reserved after its environment is gone
+// (isDelete=false): it stays out of reach until an admin adopts it.
+func (t *txn) retainNamespace(table, scope, id string) {
+	it := reservationKey(scope)
+	it["id"] = &types.AttributeValueMemberS{Value: id}
+	it["retained"] = &types.AttributeValueMemberBOOL{Value: true}
+	t.add(types.TransactWriteItem{Put: &types.Put{TableName: aws.String(table), Item: it}}, nil)
 }
 
 // EnvironmentByKey reads an environment of a project by its key.
@@ -103,64 +112,26 @@ func (s *Store) GetEnvironment(ctx context.Context, id string) (*model.Environme
 	return &e, nil
 }
 
-// GetOperation reads an operation by id.
-func (s *Store) GetOperation(ctx context.Context, id string) (*model.Operation, error) {
-	var op model.Operation
-	if err := s.get(ctx, model.KindOperation, id, &op); err != nil {
-		return nil, err
-	}
-	return &op, nil
-}
-
-// UpdateEnvironment applies fn to an environment and, when opID is set,
-// to that operation, in one version-checked transaction with retries. An
-// environment turning deleted frees its key and its project's count.
-func (s *Store) UpdateEnvironment(ctx context.Context, id, opID string, fn func(*model.Environment, *model.Operation) error) (*model.Environment, error) {
+// UpdateEnvironment applies fn to an environment that runs no operation,
+// under a version check with retries (changes that touch the cluster start
+// an operation instead: StartOperation).
+func (s *Store) UpdateEnvironment(ctx context.Context, id string, fn func(*model.Environment) error) (*model.Environment, error) {
 	var out *model.Environment
 	err := retry(ctx, func() error {
 		old, err := s.GetEnvironment(ctx, id)
 		if err != nil {
 			return err
 		}
-		e := *old
-		var op, oldOp *model.Operation
-		if opID != "" {
-			if oldOp, err = s.GetOperation(ctx, opID); err != nil {
-				return err
-			}
-			cp := *oldOp
-			op = &cp
+		if old.OperationID != "" {
+			return errs.Conflict("environment %s is busy with operation %s", old.Key, old.OperationID)
 		}
-		if err := fn(&e, op); err != nil {
+		e := *old
+		if err := fn(&e); err != nil {
 			return err
 		}
 		t := &txn{}
-		if e.Status != old.Status {
-			e.StatusTime = s.now()
-		}
-		s.bump(&e.Record, old.Version)
-		it, err := item(model.KindEnvironment, &e, &e.Record, e.Key, e.ProjectID)
-		if err != nil {
+		if err := s.putEnvironment(ctx, t, &e, old, nil); err != nil {
 			return err
-		}
-		t.put(s.table, it, old.Version, errVersion)
-		t.count(model.KindEnvironment, &old.Record, -1)
-		t.count(model.KindEnvironment, &e.Record, 1)
-		if op != nil {
-			if op.Version == oldOp.Version {
-				op.Version++
-			}
-			if err := s.putOp(t, op, oldOp.Version); err != nil {
-				return err
-			}
-		}
-		if e.Status == model.StatusDeleted && old.Status != model.StatusDeleted {
-			t.release(s.table, envScope(e.ProjectID, e.Key))
-			t.release(s.table, nsScope(e.ClusterID, e.Namespace))
-			t.bump(usesOf(e.ClusterID), -1)
-			if err := s.projectEnvGone(ctx, t, e.ProjectID); err != nil {
-				return err
-			}
 		}
 		if err := s.commit(ctx, t); err != nil {
 			return err
@@ -169,6 +140,35 @@ func (s *Store) UpdateEnvironment(ctx context.Context, id, opID string, fn func(
 		return nil
 	})
 	return out, err
+}
+
+// putEnvironment adds e (changed from old) to t. An environment turning
+// deleted frees its key, its namespace (kept reserved when a delete retains
+// it), its cluster's use and its project's count.
+func (s *Store) putEnvironment(ctx context.Context, t *txn, e, old *model.Environment, op *model.Operation) error {
+	if e.Status != old.Status {
+		e.StatusTime = s.now()
+	}
+	s.bump(&e.Record, old.Version)
+	it, err := item(model.KindEnvironment, e, &e.Record, e.Key, e.ProjectID)
+	if err != nil {
+		return err
+	}
+	t.put(s.table, it, old.Version, errVersion)
+	t.count(model.KindEnvironment, &old.Record, -1)
+	t.count(model.KindEnvironment, &e.Record, 1)
+	if e.Status != model.StatusDeleted || old.Status == model.StatusDeleted {
+		return nil
+	}
+	t.release(s.table, envScope(e.ProjectID, e.Key))
+	if op != nil && op.Kind == model.OpDelete && !op.IsDelete {
+		t.retainNamespace(s.table, nsScope(e.ClusterUID, e.Namespace), e.ID)
+	} else {
+		t.release(s.table, nsScope(e.ClusterUID, e.Namespace))
+	}
+	t.bump(usesOf(e.ClusterID), -1)
+	t.add(types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: onCluster(e.ClusterID, e.ID)}}, nil)
+	return s.projectEnvGone(ctx, t, e.ProjectID)
 }
 
 // projectEnvGone decrements the project's environment count in t.
@@ -182,42 +182,39 @@ func (s *Store) projectEnvGone(ctx context.Context, t *txn, projectID string) er
 	return s.putProject(t, &p, &old)
 }
 
-// StartOperation records a new operation on an environment, refusing (409)
-// while another one runs; fn adjusts the environment (e.g. its state).
-func (s *Store) StartOperation(ctx context.Context, envID string, op *model.Operation, fn func(*model.Environment) error) error {
-	s.stamp(&op.Record)
-	return retry(ctx, func() error {
-		old, err := s.GetEnvironment(ctx, envID)
-		if err != nil {
-			return err
-		}
-		if old.OperationID != "" {
-			return errs.Conflict("environment %s is busy with operation %s", old.Key, old.OperationID)
-		}
-		e := *old
-		if err := fn(&e); err != nil {
-			return err
-		}
-		e.OperationID = op.ID
-		s.bump(&e.Record, old.Version)
-		op.Owner, op.Visibility = e.Owner, e.Visibility
-		t := &txn{}
-		it, err := item(model.KindEnvironment, &e, &e.Record, e.Key, e.ProjectID)
-		if err != nil {
-			return err
-		}
-		t.put(s.table, it, old.Version, errVersion)
-		if err := s.putOp(t, op, 0); err != nil {
-			return err
-		}
-		return s.commit(ctx, t)
+// EnvironmentsOn names (project/env key) up to limit environments living
+// on a runtime env.
+func (s *Store) EnvironmentsOn(ctx context.Context, runtimeEnvID string, limit int) ([]string, error) {
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: &s.table, KeyConditionExpression: aws.String("PK = :pk"), Limit: aws.Int32(int32(limit)),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "M#" + runtimeEnvID}},
 	})
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(out.Items))
+	for _, it := range out.Items {
+		names = append(names, str(it, "name"))
+	}
+	return names, nil
 }
+
+// inUse is the 409 of a change refused while environments live on a runtime env.
+func (s *Store) inUse(ctx context.Context, runtimeEnvID, what string) error {
+	names, err := s.EnvironmentsOn(ctx, runtimeEnvID, 20)
+	if err != nil {
+		return err
+	}
+	return errs.Conflict("runtime env %s serves environments %v: delete them before %s", runtimeEnvID, names, what)
+}
+
+// errInUse marks a transaction refused by the uses counter (see unused).
+var errInUse = errors.New("runtime env in use")
 
 // ListEnvironments lists a project's environments of one type, newest
 // first; the caller's right to read the project has been checked.
-func (s *Store) ListEnvironments(ctx context.Context, projectID, envType string, page page.Page) ([]model.Environment, *Result, error) {
-	res, err := s.list(ctx, model.KindEnvironment, List{Parent: projectID, ParentChecked: true, Page: page,
+func (s *Store) ListEnvironments(ctx context.Context, projectID, envType string, p page.Page) ([]model.Environment, *Result, error) {
+	res, err := s.list(ctx, model.KindEnvironment, List{Parent: projectID, ParentChecked: true, Page: p,
 		Filter: Filter{Equals: map[string]string{"env_type": envType}}})
 	if err != nil {
 		return nil, nil, err

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"maps"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -147,4 +148,28 @@ func (s *Store) GetRuntimeEnvs(ctx context.Context, ids []string) (map[string]mo
 		out[e.ID] = e
 	}
 	return out, nil
+}
+
+// DeleteRuntimeEnv marks a runtime env deleted after check approves it; it
+// is refused (409, naming them) while environments live on it.
+func (s *Store) DeleteRuntimeEnv(ctx context.Context, id string, check func(*model.RuntimeEnv) error) error {
+	names, err := s.EnvironmentsOn(ctx, id, 20)
+	if err != nil {
+		return err
+	}
+	if len(names) > 0 {
+		return s.inUse(ctx, id, "deleting it")
+	}
+	_, err = s.mutateRuntimeEnv(ctx, id, func(e *model.RuntimeEnv, t *txn) error {
+		if err := check(e); err != nil {
+			return err
+		}
+		t.unused(s.table, e.ID, errInUse)
+		e.Status = model.StatusDeleted
+		return nil
+	})
+	if errors.Is(err, errInUse) {
+		return s.inUse(ctx, id, "deleting it")
+	}
+	return err
 }

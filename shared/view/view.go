@@ -24,6 +24,7 @@ type RuntimeEnv struct {
 	Description   string    `json:"description"`
 	Endpoint      string    `json:"endpoint"`
 	Zone          string    `json:"zone"`
+	PodSecurity   string    `json:"pod_security,omitempty"`
 	Visibility    string    `json:"visibility"`
 	Owner         string    `json:"owner"`
 	Status        string    `json:"status"`
@@ -41,6 +42,9 @@ func OfRuntimeEnv(e *model.RuntimeEnv, verbose bool) RuntimeEnv {
 		Zone: e.Zone, Visibility: e.Visibility, Owner: e.Owner, Status: e.Status,
 		CreateTime: e.CreateTime, StatusTime: e.StatusTime, Version: e.Version,
 		Labels: make([]Label, 0, len(e.Labels)),
+	}
+	if e.Runtime == model.Kubernetes {
+		v.PodSecurity = e.PodSecurityLevel()
 	}
 	for id, kv := range e.Labels {
 		v.Labels = append(v.Labels, Label{ID: id, Key: kv.Key, Value: kv.Value})

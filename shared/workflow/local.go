@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"sync"
 )
 
 // Local runs executions on aws-local-stepfunctions (scripts/sfn/run.mjs),
@@ -20,20 +21,67 @@ type Local struct {
 	Definitions    map[string]string // machine name -> .asl.json path
 	Substitutions  map[string]string // as template.yaml's DefinitionSubstitutions
 	LambdaEndpoint string            // the local server's base URL
+	AccessKeyID    string            // the credentials the engine signs its Lambda invocations with
+	SecretKey      string
+
+	mu      sync.Mutex
+	running map[string]context.CancelFunc // by machine/name
 }
 
-// Start runs an execution in the background; its tasks record progress themselves.
-func (l *Local) Start(_ context.Context, machine, name string, input []byte) (string, error) {
+var _ Runner = (*Local)(nil)
+
+// Start runs an execution in the background, as on AWS: it outlives the
+// request, and its tasks record progress themselves. A second start of a
+// running execution is a no-op.
+func (l *Local) Start(_ context.Context, machine, name string, input []byte) error {
 	if _, ok := l.Definitions[machine]; !ok {
-		return "", fmt.Errorf("no state machine %q configured", machine)
+		return fmt.Errorf("no state machine %q configured", machine)
 	}
+	key := machine + "/" + name
+	ctx, cancel := context.WithCancel(context.Background())
+	l.mu.Lock()
+	if _, ok := l.running[key]; ok {
+		l.mu.Unlock()
+		cancel()
+		return nil
+	}
+	if l.running == nil {
+		l.running = map[string]context.CancelFunc{}
+	}
+	l.running[key] = cancel
+	l.mu.Unlock()
 	go func() {
-		// Detached from the request: the execution outlives it, as on AWS.
-		if _, err := l.Run(context.Background(), machine, input); err != nil {
+		defer func() {
+			l.mu.Lock()
+			delete(l.running, key)
+			l.mu.Unlock()
+			cancel()
+		}()
+		if _, err := l.Run(ctx, machine, input); err != nil {
 			slog.Warn("local execution ended in failure", "machine", machine, "name", name, "err", err)
 		}
 	}()
-	return "local:" + machine + ":" + name, nil
+	return nil
+}
+
+// Running tells whether this process runs the execution (a restarted
+// local server runs none).
+func (l *Local) Running(_ context.Context, machine, name string) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	_, ok := l.running[machine+"/"+name]
+	return ok, nil
+}
+
+// Stop kills the execution's engine process.
+func (l *Local) Stop(_ context.Context, machine, name, _ string) error {
+	l.mu.Lock()
+	cancel := l.running[machine+"/"+name]
+	l.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	return nil
 }
 
 // Run runs an execution to its end and returns its output.
@@ -55,7 +103,7 @@ func (l *Local) Run(ctx context.Context, machine string, input []byte) ([]byte, 
 	cmd.Dir = filepath.Dir(l.Runner)
 	cmd.Stdin = bytes.NewReader(input)
 	cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL_LAMBDA="+l.LambdaEndpoint, "AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", "NODE_NO_WARNINGS=1")
+		"AWS_ACCESS_KEY_ID="+l.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+l.SecretKey, "NODE_NO_WARNINGS=1")
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	if err := cmd.Run(); err != nil {

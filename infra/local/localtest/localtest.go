@@ -60,7 +60,8 @@ func New(t testing.TB) *Env {
 	ctx := context.Background()
 	// State machines run on the local engine; their tasks call this test's
 	// Lambda Invoke API, started once the deps exist.
-	wf := local.Workflow("")
+	creds := local.NewCredentials()
+	wf := local.Workflow("", creds)
 	d, err := deps.Load(ctx, deps.Config{
 		Table: table, DynamoEndpoint: endpoint, KeyFile: filepath.Join(t.TempDir(), "key"), AllowLoopback: true,
 		Workflow: wf,
@@ -68,7 +69,7 @@ func New(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	invoke := httptest.NewServer(local.Invoke(local.TaskHandlers(d)))
+	invoke := httptest.NewServer(local.Invoke(local.TaskHandlers(d), creds))
 	t.Cleanup(invoke.Close)
 	wf.LambdaEndpoint = invoke.URL
 	if err := local.EnsureTable(ctx, d.DB, table); err != nil {
@@ -96,6 +97,7 @@ type Req struct {
 	Query   url.Values
 	Body    any
 	Headers map[string]string
+	Ctx     context.Context // the client's: cancel it to go away mid-request (default: never)
 }
 
 // Call invokes action's function with the sample event of that route, as
@@ -110,7 +112,11 @@ func (e *Env) call(t testing.TB, u User, action string, req Req) Response {
 	rt := route(t, action)
 	ev := SampleEvent(t, rt)
 	FillEvent(&ev, rt, u, req)
-	resp, err := e.Fns[rt.Function].ProxyWithContext(context.Background(), ev)
+	ctx := req.Ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	resp, err := e.Fns[rt.Function].ProxyWithContext(ctx, ev)
 	if err != nil {
 		t.Fatalf("%s: %v", action, err)
 	}

@@ -1,11 +1,14 @@
-// Command envhub-local runs every envhub function locally (make run) and
-// mints tokens for its JWT authorizer (make token).
+// Command envhub-local runs every envhub function locally (make run), mints
+// tokens for its JWT authorizer (make token) and runs the scheduled
+// maintenance now (make maintain).
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,11 +20,12 @@ import (
 
 	"github.com/envhub/envhub/infra/local"
 	"github.com/envhub/envhub/shared/deps"
+	"github.com/envhub/envhub/shared/workflow"
 )
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: envhub-local serve|token [flags]")
+		fmt.Fprintln(os.Stderr, "usage: envhub-local serve|token|maintain [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -30,8 +34,10 @@ func main() {
 		err = serve(os.Args[2:])
 	case "token":
 		err = token(os.Args[2:])
+	case "maintain":
+		err = maintain(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: use serve or token", os.Args[1])
+		err = fmt.Errorf("unknown command %q: use serve, token or maintain", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "envhub-local:", err)
@@ -85,9 +91,13 @@ func serve(args []string) error {
 		return err
 	}
 	url := "http://" + ln.Addr().String()
+	creds, err := local.LoadCredentials(filepath.Join(*state, "lambda-credentials"))
+	if err != nil {
+		return err
+	}
 	d, err := deps.Load(ctx, deps.Config{
 		Table: *table, DynamoEndpoint: *ddb, KeyFile: filepath.Join(*state, "credential.key"), AllowLoopback: true,
-		Workflow: local.Workflow(url),
+		Workflow: local.Workflow(url, creds),
 	})
 	if err != nil {
 		return err
@@ -104,10 +114,12 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := local.NewServer(a, fns, local.TaskHandlers(d))
+	tasks := local.TaskHandlers(d)
+	srv, err := local.NewServer(a, fns, tasks, creds)
 	if err != nil {
 		return err
 	}
+	go schedule(ctx, tasks["maintenance"], 5*time.Minute) // template.yaml's EventBridge schedule
 	tok, err := a.Mint("dev", "admin", 12*time.Hour)
 	if err != nil {
 		return err
@@ -127,4 +139,55 @@ func serve(args []string) error {
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return hs.Shutdown(shut)
+}
+
+// schedule runs a task every period, as an EventBridge schedule would.
+func schedule(ctx context.Context, task workflow.Task, period time.Duration) {
+	tick := time.NewTicker(period)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if out, err := task(ctx, []byte(`{"source":"aws.events"}`)); err != nil {
+				slog.Error("maintenance", "err", err)
+			} else {
+				slog.Info("maintenance", "report", out)
+			}
+		}
+	}
+}
+
+// maintain invokes the running local server's maintenance function now,
+// through its Lambda Invoke API, signed as the state machines sign.
+func maintain(args []string) error {
+	fs := flag.NewFlagSet("maintain", flag.ExitOnError)
+	state := stateDir(fs)
+	addr := fs.String("addr", "127.0.0.1:8080", "the local server's address")
+	_ = fs.Parse(args)
+	creds, err := local.LoadCredentials(filepath.Join(*state, "lambda-credentials"))
+	if err != nil {
+		return err
+	}
+	body := []byte(`{"source":"envhub.maintain"}`)
+	req, err := http.NewRequest(http.MethodPost, "http://"+*addr+"/2015-03-31/functions/maintenance/invocations", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if err := creds.Sign(req, body, "lambda"); err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("is make run serving at %s? %w", *addr, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Amz-Function-Error") != "" {
+		return fmt.Errorf("maintenance: %s %s", resp.Status, out)
+	}
+	fmt.Printf("%s", out)
+	return nil
 }

@@ -1,0 +1,195 @@
+package environment
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/errs"
+	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/plan"
+	"github.com/envhub/envhub/shared/store"
+)
+
+// change is one operation a request asks for: every cluster change goes
+// this one way (record desired state, plan and operation in one
+// transaction; start the execution; answer with the operation).
+type change struct {
+	kind     string // model.OpCreate, OpUpdate or OpDelete
+	machine  string
+	input    string     // what was asked, for the operation record
+	isDelete bool       // deletes: also delete the namespace and what runs there
+	plan     *plan.Plan // what it applies and prunes; nil for deletes
+	body     any        // the decoded request body, part of the Idempotency-Key's hash
+}
+
+// started is the body of a request that started an operation.
+type started struct {
+	Message     string `json:"message"`
+	OperationID string `json:"operation_id"`
+}
+
+// begin records the operation through record (a store transaction that
+// also records the desired state) and starts its execution. A replayed
+// Idempotency-Key answers with the operation its first request started.
+func (h *Handler) begin(r *http.Request, caller auth.Identity, ch change, record func(store.Start) error) (string, error) {
+	ctx := r.Context()
+	idem, err := idempotency(r, caller, ch.body)
+	if err != nil {
+		return "", err
+	}
+	op := &model.Operation{Record: model.Record{ID: model.NewID(model.KindOperation)}, Kind: ch.kind, Machine: ch.machine,
+		Input: ch.input, IsDelete: ch.isDelete, Deadline: time.Now().UTC().Add(h.Deadline)}
+	var chunks [][]byte
+	if ch.plan != nil {
+		op.Plan = ch.plan.Stats()
+		if chunks, err = ch.plan.Seal(ctx, h.Sealer, op.ID, store.MaxPlanChunks); err != nil {
+			return "", err
+		}
+	}
+	err = record(store.Start{Op: op, Plan: chunks, Idempotency: idem})
+	var replay *store.Replay
+	if errors.As(err, &replay) {
+		return replay.OperationID, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	input, _ := json.Marshal(map[string]any{"environment_id": op.EnvironmentID, "operation_id": op.ID, "is_delete": ch.isDelete,
+		"cursor": map[string]any{"offset": 0, "done": false}})
+	if err := h.Workflow.Start(ctx, ch.machine, op.ID, input); err != nil {
+		h.abandon(ctx, op, idem, err)
+		return "", fmt.Errorf("%w: operation %s could not start: %v", errs.ErrUnavailable, op.ID, err)
+	}
+	return op.ID, nil
+}
+
+// abandon ends an operation whose execution never started, so the request
+// leaves nothing busy: a create is undone (nothing was applied), other
+// changes leave the environment failed with the reason, and the
+// Idempotency-Key is forgotten so a retry starts afresh. If even this
+// fails, maintenance finds the operation without an execution and ends it.
+func (h *Handler) abandon(ctx context.Context, op *model.Operation, idem *store.Idempotency, cause error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	reason := "the operation could not start: " + cause.Error()
+	for attempt := 0; attempt < 3; attempt++ {
+		err := h.Store.EndOperation(ctx, op.EnvironmentID, op.ID, func(e *model.Environment, op *model.Operation) {
+			op.State, op.Error, op.Steps = model.OpFailed, reason, append(op.Steps, "fail")
+			if op.Kind == model.OpCreate {
+				e.Status = model.StatusDeleted
+			}
+			e.State, e.Reason = model.EnvFailed, reason
+		})
+		if err == nil {
+			_ = h.Store.ForgetIdempotency(ctx, idem)
+			return
+		}
+	}
+}
+
+// idempotency reads the request's Idempotency-Key: scoped to the caller,
+// bound to what the request asks (route, path, query and body).
+func idempotency(r *http.Request, caller auth.Identity, body any) (*store.Idempotency, error) {
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" {
+		return nil, nil
+	}
+	if len(key) > 128 {
+		return nil, errs.Invalid("Idempotency-Key", "must be at most 128 characters")
+	}
+	for _, c := range key {
+		if c < 0x21 || c > 0x7e {
+			return nil, errs.Invalid("Idempotency-Key", "must be printable ASCII without spaces")
+		}
+	}
+	b, _ := json.Marshal(body)
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n%s\n", api.Action(r.Context()), r.URL.EscapedPath(), r.URL.Query().Encode())
+	h.Write(b)
+	return &store.Idempotency{Caller: caller.Subject, Key: key, Hash: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// replan plans a change of e to next: the parts touched re-render (all of
+// them when e failed, so the next change heals it) and what they no longer
+// render is pruned.
+func (h *Handler) replan(ctx context.Context, e, next *model.Environment, touched func(part string) bool) (*plan.Plan, error) {
+	out, err := h.Renderer.Render(ctx, next) // a value the templates refuse fails here, naming it
+	if err != nil {
+		return nil, err
+	}
+	applied, err := h.Store.AllApplied(ctx, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	if e.State == model.EnvFailed || e.State == model.EnvUnknown {
+		touched = func(string) bool { return true }
+	}
+	p := plan.Build(next, out, applied, touched)
+	return &p, nil
+}
+
+// desired is the change of a StartOperation: e must be as the request
+// read it, then it takes the new desired state.
+func desired(read *model.Environment, caller auth.Identity, set func(*model.Environment)) func(*model.Environment) error {
+	return func(cur *model.Environment) error {
+		if cur.Version != read.Version {
+			return errs.Conflict("environment %s changed while the request was prepared: retry", read.Key)
+		}
+		set(cur)
+		cur.State, cur.UpdateBy = model.EnvUpdating, caller.Subject
+		return nil
+	}
+}
+
+func (h *Handler) getOperation(w http.ResponseWriter, r *http.Request) error {
+	caller, err := auth.FromRequest(r)
+	if err != nil {
+		return err
+	}
+	if _, err := api.ParseQuery(r); err != nil {
+		return err
+	}
+	id := r.PathValue("operation_id")
+	if err := api.CheckID("operation_id", id, model.IDPrefix(model.KindOperation)); err != nil {
+		return err
+	}
+	op, err := h.Store.GetOperation(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	// Readable as its environment is: through the project as it is now.
+	e, err := h.Store.GetEnvironment(r.Context(), op.EnvironmentID)
+	if err != nil {
+		return notFoundAs(err, id)
+	}
+	p, err := h.Store.GetProject(r.Context(), e.ProjectID)
+	if err != nil {
+		return notFoundAs(err, id)
+	}
+	if !caller.CanRead(p.Owner, p.Visibility) {
+		return errs.NotFound("operation", id)
+	}
+	out := map[string]any{"operation_id": op.ID, "kind": op.Kind, "status": op.State, "steps": nonNil(op.Steps),
+		"error": op.Error, "start_time": op.CreateTime.Unix(), "end_time": nil, "deadline": op.Deadline.Unix(), "plan": op.Plan}
+	if !op.Ended.IsZero() {
+		out["end_time"] = op.Ended.Unix()
+	}
+	api.WriteJSON(w, out)
+	return nil
+}
+
+// notFoundAs reports a missing environment or project as the operation missing.
+func notFoundAs(err error, opID string) error {
+	if errors.Is(err, errs.ErrNotFound) {
+		return errs.NotFound("operation", opID)
+	}
+	return err
+}

@@ -1,0 +1,150 @@
+package environment_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	lt "github.com/envhub/envhub/infra/local/localtest"
+)
+
+// A cluster keeps its credential while environments live on it: detaching
+// it, or deleting the runtime env, would leave them impossible to operate
+// or delete. The 409 names them.
+func TestClusterInUseKeepsItsCredential(t *testing.T) {
+	f := setup(t)
+	env, err := f.e.Deps.Store.GetRuntimeEnv(t.Context(), f.clusterID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	detach := func() lt.Response {
+		return f.e.Call(lt.Admin, "DetachCredentialFromRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": f.clusterID, "runtime_env_credential_id": env.CredentialID}})
+	}
+	if done := f.wait(t, f.create(t, f.body("inuse", "web"))); done["status"] != "succeeded" {
+		t.Fatalf("create ended %v", done)
+	}
+	for name, r := range map[string]lt.Response{
+		"detach": detach(),
+		"delete": f.e.Call(lt.Admin, "DeleteRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": f.clusterID}}),
+	} {
+		if r.Status != 409 || !strings.Contains(r.Raw, "serves environments [shop/inuse]") {
+			t.Fatalf("%s under an environment: %d %s", name, r.Status, r.Raw)
+		}
+	}
+	if done := f.del(t, "inuse", true); done["status"] != "succeeded" {
+		t.Fatalf("delete ended %v", done)
+	}
+	lt.OK(t, detach())
+	// Without a credential the cluster takes no new environment.
+	lt.Failed(t, f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: f.body("later", "web")}), 400, "no credential attached")
+}
+
+// Access to the cluster is checked on every change, not only at create:
+// once the runtime env is private, a user who cannot read it changes
+// nothing there (403), while an admin still can.
+func TestAccessCheckedOnEveryChange(t *testing.T) {
+	f := setup(t)
+	t.Cleanup(func() { _ = f.c.DeleteNamespace(context.Background(), "shop-env-locked", false) })
+	if done := f.wait(t, f.create(t, f.body("locked", "web"))); done["status"] != "succeeded" {
+		t.Fatalf("create ended %v", done)
+	}
+	lt.OK(t, f.e.Call(lt.Admin, "ModifyRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": f.clusterID}, Body: map[string]any{"visibility": "private"}}))
+	path := map[string]string{"envKey": "locked"}
+	for name, r := range map[string]lt.Response{
+		"variables": f.e.Call(lt.Alice, "UpdateEnvironmentVariables", lt.Req{Query: pk(), Path: path, Body: map[string]any{"global_variables": []map[string]any{{"key": "replicas", "value": "1"}}}}),
+		"edit":      f.e.Call(lt.Alice, "UpdateEnvironment", lt.Req{Query: pk(), Path: path, Body: map[string]any{"registry_id": ""}}),
+		"delete":    f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: map[string][]string{"projectKey": {"shop"}, "isDelete": {"true"}}, Path: path}),
+	} {
+		if r.Status != 403 || !strings.Contains(r.Raw, f.clusterID) {
+			t.Errorf("%s on a cluster no longer readable: %d %s", name, r.Status, r.Raw)
+		}
+	}
+	if e := f.record(t, "locked"); e.OperationID != "" || e.State != "success" {
+		t.Fatalf("a refused change changed the environment: %+v", e)
+	}
+	r := f.e.Call(lt.Admin, "DeleteEnvironment", lt.Req{Query: map[string][]string{"projectKey": {"shop"}, "isDelete": {"true"}}, Path: path})
+	lt.Success(t, r)
+	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
+		t.Fatalf("admin's delete ended %v", done)
+	}
+}
+
+// Namespaces are reserved by the cluster's identity, not by the runtime
+// env record: the same cluster registered twice cannot give one namespace
+// to two environments, even to an admin adopting it.
+func TestClusterRegisteredTwice(t *testing.T) {
+	f := setup(t)
+	t.Cleanup(func() { _ = f.c.DeleteNamespace(context.Background(), "twice", false) })
+	again, _ := f.e.LocalRuntimeEnv(t, "name", "local-again")
+	body := f.body("first", "web")
+	body["namespace"] = "twice"
+	if done := f.wait(t, f.create(t, body)); done["status"] != "succeeded" {
+		t.Fatalf("create ended %v", done)
+	}
+	second := f.body("second", "web")
+	second["namespace"], second["cluster_id"] = "twice", again
+	lt.Failed(t, f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: second}), 409, "belongs to environment")
+	lt.Failed(t, f.e.Call(lt.Admin, "CreateEnvironment", lt.Req{Query: pk(), Body: with(second, "adopt_namespace", true)}), 409, "reserved by another environment")
+	if r := f.e.Call(lt.Alice, "GetEnvironment", lt.Req{Query: pk(), Path: map[string]string{"envKey": "second"}}); r.Status != 404 {
+		t.Fatalf("a refused create left an environment: %s", r.Raw)
+	}
+}
+
+const privileged = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: $Service$}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: $Service$}}
+  template:
+    metadata: {labels: {app: $Service$}}
+    spec:
+      hostPID: true
+      containers: [{name: main, image: "busybox", securityContext: {privileged: true}}]
+`
+
+// Every namespace envhub creates enforces its runtime env's Pod Security
+// level: baseline refuses a privileged pod, restricted also a plain one,
+// and the apiserver's words fail the operation. Only an admin may choose
+// privileged, which then admits it.
+func TestPodSecurity(t *testing.T) {
+	f := setup(t)
+	lt.Success(t, f.e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": "root", "yaml": privileged}}))
+	setLevel := func(u lt.User, level string) lt.Response {
+		return f.e.Call(u, "ModifyRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": f.clusterID}, Body: map[string]any{"pod_security": level}})
+	}
+	mine := f.e.RuntimeEnv(t, lt.Alice)
+	for name, r := range map[string]lt.Response{
+		"create privileged": f.e.Call(lt.Alice, "CreateRuntimeEnv", lt.Req{Body: map[string]any{"runtime": "kubernetes", "name": "x", "endpoint": "https://k8s.example.com", "zone": "z", "pod_security": "privileged"}}),
+		"modify privileged": f.e.Call(lt.Alice, "ModifyRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": mine}, Body: map[string]any{"pod_security": "privileged"}}),
+	} {
+		if r.Status != 403 || !strings.Contains(r.Raw, "pod_security") {
+			t.Errorf("%s by a user: %d %s", name, r.Status, r.Raw)
+		}
+	}
+	if r := setLevel(lt.Admin, "lax"); r.Status != 400 || !strings.Contains(r.Raw, "pod_security") {
+		t.Errorf("unknown level: %d %s", r.Status, r.Raw)
+	}
+	for i, c := range []struct {
+		level, service, says string
+	}{
+		{"", "root", "violates PodSecurity \"baseline:latest\""},
+		{"restricted", "web", "violates PodSecurity \"restricted:latest\""},
+		{"privileged", "root", ""},
+	} {
+		if c.level != "" {
+			lt.OK(t, setLevel(lt.Admin, c.level))
+		}
+		key := fmt.Sprintf("psa%d", i)
+		t.Cleanup(func() { _ = f.c.DeleteNamespace(context.Background(), "shop-env-"+key, false) })
+		body := f.body(key, c.service)
+		if c.service == "root" {
+			body["services"].([]map[string]any)[0]["variable_kvs"] = nil
+		}
+		done := f.wait(t, f.create(t, body))
+		if c.says == "" && done["status"] != "succeeded" || c.says != "" && (done["status"] != "failed" || !strings.Contains(fmt.Sprint(done["error"]), c.says)) {
+			t.Errorf("%s level, service %s: %v", c.level, c.service, done)
+		}
+	}
+}

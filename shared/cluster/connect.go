@@ -1,0 +1,81 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/envhub/envhub/shared/errs"
+	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/netguard"
+)
+
+// Records is what connecting reads from the store.
+type Records interface {
+	GetRuntimeEnv(ctx context.Context, id string) (*model.RuntimeEnv, error)
+	GetCredential(ctx context.Context, id string) (*model.Credential, error)
+}
+
+// Connector connects to kubernetes runtime envs with their attached
+// credential. Timeout bounds every request (Timeout when zero): a function
+// answering API Gateway must give up well before its own 29 s.
+type Connector struct {
+	Records Records
+	Opener  Opener
+	Policy  netguard.Policy
+	Timeout time.Duration
+}
+
+// connections keeps clients (and their discovery caches) across requests
+// and tasks of a warm process, keyed by everything that would change them.
+var connections sync.Map
+
+// Connect connects to a kubernetes runtime env.
+func (c Connector) Connect(ctx context.Context, runtimeEnvID string) (*Cluster, error) {
+	env, err := c.Records.GetRuntimeEnv(ctx, runtimeEnvID)
+	if err != nil {
+		return nil, err
+	}
+	if env.CredentialID == "" {
+		return nil, errs.Conflict("cluster_id: runtime env %s has no credential attached", runtimeEnvID)
+	}
+	cred, err := c.Records.GetCredential(ctx, env.CredentialID)
+	if err != nil {
+		return nil, err
+	}
+	key := fmt.Sprintf("%s@%d|%s@%d|%v|%v", env.ID, env.Version, cred.ID, cred.Version, c.Policy, c.Timeout)
+	if cl, ok := connections.Load(key); ok {
+		return cl.(*Cluster), nil
+	}
+	cl, err := ForRuntimeEnv(ctx, env, cred, c.Opener, c.Policy)
+	if err != nil {
+		return nil, err
+	}
+	if c.Timeout > 0 {
+		cl.Config.Timeout = c.Timeout
+		if cl, err = FromConfig(cl.Config); err != nil {
+			return nil, err
+		}
+	}
+	connections.Store(key, cl)
+	return cl, nil
+}
+
+// UID is the cluster's identity: the UID of its kube-system namespace,
+// which no re-registration, endpoint or credential changes. Read once per connection.
+func (c *Cluster) UID(ctx context.Context) (string, error) {
+	c.uidOnce.Lock()
+	defer c.uidOnce.Unlock()
+	if c.uid != "" {
+		return c.uid, nil
+	}
+	ns, err := c.Typed.CoreV1().Namespaces().Get(ctx, "kube-system", metav1.GetOptions{})
+	if err != nil {
+		return "", fmt.Errorf("read the cluster's identity (namespace kube-system): %w", Err(err))
+	}
+	c.uid = string(ns.UID)
+	return c.uid, nil
+}

@@ -1,0 +1,66 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// deploymentProblem is why a Deployment cannot progress: pods its
+// ReplicaSet may not create (Pod Security, quota), or a rollout past its
+// progress deadline.
+func deploymentProblem(conds []appsv1.DeploymentCondition) string {
+	for _, c := range conds {
+		switch {
+		case c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue:
+			return c.Message
+		case c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded":
+			return c.Message
+		}
+	}
+	return ""
+}
+
+// Problems names, in the apiserver's words, why workloads that are not
+// ready cannot become ready: their own conditions, and pods the apiserver
+// refused to create for them (FailedCreate events since since).
+func (c *Cluster) Problems(ctx context.Context, namespace string, ws []Workload, since time.Time) ([]string, error) {
+	var out []string
+	owners := map[string]string{} // involved object kind/name -> workload
+	for _, w := range ws {
+		if w.IsReady() {
+			continue
+		}
+		if w.Problem != "" {
+			out = append(out, fmt.Sprintf("%s %s: %s", w.Kind, w.Name, w.Problem))
+			continue
+		}
+		owners[w.Kind+"/"+w.Name] = w.Kind + " " + w.Name
+	}
+	if len(owners) == 0 {
+		return out, nil
+	}
+	evs, err := c.Typed.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{FieldSelector: "type=Warning,reason=FailedCreate"})
+	if err != nil {
+		return nil, Err(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range evs.Items {
+		at := e.LastTimestamp.Time
+		if at.IsZero() {
+			at = e.EventTime.Time
+		}
+		w, ok := owners[e.InvolvedObject.Kind+"/"+e.InvolvedObject.Name]
+		if !ok || at.Before(since.Add(-time.Second)) || seen[w] {
+			continue
+		}
+		seen[w] = true
+		out = append(out, fmt.Sprintf("%s: %s", w, strings.TrimSpace(e.Message)))
+	}
+	return out, nil
+}
