@@ -72,10 +72,10 @@ type idResponse struct {
 
 // CreateRequest is CreateRuntimeEnvCredential's body.
 type CreateRequest struct {
-	Name        string            `json:"name"`
-	Description string            `json:"description"`
-	Content     map[string]string `json:"content"`
-	Owner       string            `json:"owner"`
+	Name        string             `json:"name"`
+	Description string             `json:"description"`
+	Content     model.ContentInput `json:"content"` // an object, or a string holding one
+	Owner       string             `json:"owner"`
 }
 
 func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
@@ -102,7 +102,11 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	content, err := h.parseContent(req.Content)
+	fields, err := req.Content.Fields()
+	if err != nil {
+		return err
+	}
+	content, err := h.parseContent(fields)
 	if err != nil {
 		return err
 	}
@@ -160,11 +164,11 @@ func (s *sealed) setOn(c *model.Credential) {
 
 // ModifyRequest is ModifyRuntimeEnvCredential's body; absent fields stay.
 type ModifyRequest struct {
-	Name        *string           `json:"name"`
-	Description *string           `json:"description"`
-	Content     map[string]string `json:"content"`
-	Owner       *string           `json:"owner"`
-	Version     *int64            `json:"version"`
+	Name        *string            `json:"name"`
+	Description *string            `json:"description"`
+	Content     model.ContentInput `json:"content"` // an object, or a string holding one
+	Owner       *string            `json:"owner"`
+	Version     *int64             `json:"version"`
 }
 
 func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
@@ -201,8 +205,12 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 	var content *model.Content
 	var newContent *sealed
 	var probed []string // envs the new content was validated against
-	if req.Content != nil {
-		if content, err = h.parseContent(req.Content); err != nil {
+	if req.Content.Given() {
+		fields, err := req.Content.Fields()
+		if err != nil {
+			return err
+		}
+		if content, err = h.parseContent(fields); err != nil {
 			return err
 		}
 		if probed, err = h.probeAttached(r.Context(), caller, id, content); err != nil {

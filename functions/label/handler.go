@@ -3,7 +3,11 @@ package label
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
+	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/envhub/envhub/shared/api"
@@ -153,30 +157,34 @@ type describeResponse struct {
 var describeParams = append([]string{"runtime_env_labels", "runtime_env_id", "verbose"}, api.PageParams...)
 
 // ParseDescribe turns DescribeRuntimeEnvLabels' query into a store list
-// request. runtime_env_labels values are "key" or "key=value" selectors.
+// request. Each runtime_env_labels item selects labels (any item may
+// match): "key", "key=value", a label id, or a JSON object with any of
+// runtime_env_label_id, label_key and label_value (the spec's Request Item).
 func ParseDescribe(r *http.Request, caller auth.Identity) (store.List, bool, error) {
 	l := store.List{Caller: caller}
 	q, err := api.ParseQuery(r, describeParams...)
 	if err != nil {
 		return l, false, err
 	}
-	sels := q.Strings("runtime_env_labels")
-	if len(sels) > 20 {
+	items := q.Strings("runtime_env_labels")
+	if len(items) > 20 {
 		return l, false, errs.Invalid("runtime_env_labels", "must hold at most 20 selectors")
 	}
-	for _, sel := range sels {
-		key, value, hasValue := strings.Cut(sel, "=")
-		if hasValue && value == "" {
-			return l, false, errs.Invalid("runtime_env_labels", "selector %q must be key or key=value", sel)
+	byID := len(items) > 0 // every item only an id: read those labels by key
+	for _, item := range items {
+		sel, err := parseSelector(item)
+		if err != nil {
+			return l, false, err
 		}
-		check := value
-		if !hasValue {
-			check = "x"
+		l.Filter.Labels = append(l.Filter.Labels, sel)
+		byID = byID && sel == store.LabelSel{ID: sel.ID}
+	}
+	if byID {
+		for _, sel := range l.Filter.Labels {
+			if !slices.Contains(l.IDs, sel.ID) {
+				l.IDs = append(l.IDs, sel.ID)
+			}
 		}
-		if err := model.CheckLabel(key, check); err != nil {
-			return l, false, errs.Invalid("runtime_env_labels", "selector %q: %v", sel, err)
-		}
-		l.Filter.Labels = append(l.Filter.Labels, model.LabelKV{Key: key, Value: value})
 	}
 	if l.Parent, err = q.String("runtime_env_id"); err != nil {
 		return l, false, err
@@ -236,6 +244,72 @@ func (h *Handler) describe(w http.ResponseWriter, r *http.Request) error {
 	}
 	api.WriteOK(w, r, resp)
 	return nil
+}
+
+// labelID is the form label ids are made in (model.NewID): an item of
+// exactly this form is an id, though it would also be a valid key.
+var labelID = regexp.MustCompile(`^rel-[a-z0-9]{16}$`)
+
+// parseSelector reads one runtime_env_labels item.
+func parseSelector(item string) (store.LabelSel, error) {
+	if strings.HasPrefix(item, "{") {
+		return parseObjectSelector(item)
+	}
+	if labelID.MatchString(item) {
+		return store.LabelSel{ID: item}, nil
+	}
+	key, value, hasValue := strings.Cut(item, "=")
+	if hasValue && value == "" {
+		return store.LabelSel{}, errs.Invalid("runtime_env_labels", "selector %q must be key, key=value, a label id or a JSON object", item)
+	}
+	check := value
+	if !hasValue {
+		check = "x"
+	}
+	if err := model.CheckLabel(key, check); err != nil {
+		return store.LabelSel{}, errs.Invalid("runtime_env_labels", "selector %q: %v", item, err)
+	}
+	return store.LabelSel{Key: key, Value: value}, nil
+}
+
+// parseObjectSelector reads the spec's Request Item form; unknown fields,
+// non-string values, empty fields and an object with no field are refused.
+func parseObjectSelector(item string) (store.LabelSel, error) {
+	var obj struct {
+		ID    *string `json:"runtime_env_label_id"`
+		Key   *string `json:"label_key"`
+		Value *string `json:"label_value"`
+	}
+	dec := json.NewDecoder(strings.NewReader(item))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&obj); err != nil || dec.More() {
+		return store.LabelSel{}, errs.Invalid("runtime_env_labels", "item %q must be a JSON object with string fields runtime_env_label_id, label_key, label_value", item)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return store.LabelSel{}, errs.Invalid("runtime_env_labels", "item %q has data after its JSON object", item)
+	}
+	if obj.ID == nil && obj.Key == nil && obj.Value == nil {
+		return store.LabelSel{}, errs.Invalid("runtime_env_labels", "item %q must set runtime_env_label_id, label_key or label_value", item)
+	}
+	var sel store.LabelSel
+	if obj.ID != nil {
+		if err := api.CheckID("runtime_env_label_id", *obj.ID, model.IDPrefix(model.KindLabel)); err != nil {
+			return sel, errs.Invalid("runtime_env_labels", "item %q: %v", item, err)
+		}
+		sel.ID = *obj.ID
+	}
+	// CheckLabel wants both; a placeholder stands for the one not given.
+	key, value := "x", "x"
+	if obj.Key != nil {
+		key, sel.Key = *obj.Key, *obj.Key
+	}
+	if obj.Value != nil {
+		value, sel.Value = *obj.Value, *obj.Value
+	}
+	if err := model.CheckLabel(key, value); err != nil {
+		return store.LabelSel{}, errs.Invalid("runtime_env_labels", "item %q: %v", item, err)
+	}
+	return sel, nil
 }
 
 // Actions wires the handlers from Deps (used by the Lambda main and the local server).

@@ -56,6 +56,7 @@ type ProjectView struct {
 	Name            string      `json:"project_name"`
 	Description     string      `json:"description"`
 	Visibility      string      `json:"visibility"`
+	ProjectType     string      `json:"project_type"`
 	Owner           string      `json:"owner"`
 	GlobalVariables []model.Var `json:"global_variables"`
 	Services        int         `json:"services"`
@@ -69,9 +70,13 @@ func viewProject(p *model.Project) ProjectView {
 	if vars == nil {
 		vars = []model.Var{}
 	}
-	return ProjectView{p.Key, p.Name, p.Description, p.Visibility, p.Owner, vars, p.Services,
+	return ProjectView{p.Key, p.Name, p.Description, p.Visibility, ProjectTypeYAML, p.Owner, vars, p.Services,
 		p.CreateTime.Unix(), p.Updated().Unix(), p.Version}
 }
+
+// ProjectTypeYAML is the one project type envhub serves (the environment
+// API's K8s YAML projects), so it is not stored: every project is one.
+const ProjectTypeYAML = "yaml"
 
 // CreateProjectRequest is the create body.
 type CreateProjectRequest struct {
@@ -79,8 +84,33 @@ type CreateProjectRequest struct {
 	Name            string      `json:"project_name"`
 	Description     string      `json:"description"`
 	Visibility      string      `json:"visibility"`
+	IsPublic        *bool       `json:"is_public"`    // the environment API's spelling of visibility
+	ProjectType     *string     `json:"project_type"` // only "yaml"; absent means yaml
 	Owner           string      `json:"owner"`
 	GlobalVariables []model.Var `json:"global_variables"`
+}
+
+// resolveVisibility folds is_public into visibility: alone it decides it;
+// with visibility the two must agree, or the request is ambiguous.
+func (req *CreateProjectRequest) resolveVisibility() error {
+	if req.IsPublic == nil {
+		return nil
+	}
+	want := model.Private
+	if *req.IsPublic {
+		want = model.Public
+	}
+	switch req.Visibility {
+	case "":
+		req.Visibility = want
+	case want:
+	default:
+		if err := model.CheckVisibility(req.Visibility); err != nil {
+			return err
+		}
+		return errs.Invalid("is_public", "is %t but visibility is %q: they must agree (or give only one)", *req.IsPublic, req.Visibility)
+	}
+	return nil
 }
 
 func (h *Handler) createProject(w http.ResponseWriter, r *http.Request) error {
@@ -97,6 +127,12 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.Name == "" {
 		req.Name = req.Key
+	}
+	if req.ProjectType != nil && *req.ProjectType != ProjectTypeYAML {
+		return errs.Invalid("project_type", "%q is not supported: the only project type is %q", *req.ProjectType, ProjectTypeYAML)
+	}
+	if err := req.resolveVisibility(); err != nil {
+		return err
 	}
 	if req.Visibility == "" {
 		req.Visibility = model.Private

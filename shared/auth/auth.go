@@ -46,9 +46,25 @@ func FromContext(ctx context.Context) (Identity, error) {
 	return Identity{Subject: sub, Admin: hasRole(claims[RoleClaim], AdminRole)}, nil
 }
 
-// hasRole accepts a plain role or the "[a b]" form HTTP API uses for array claims.
+// hasRole matches role exactly: the claim is the role itself, or a JSON array
+// claim holding it, which HTTP API passes as "[a b c]" (infra/local's Verify
+// formats arrays the same way). A plain string is never split, so "guest admin"
+// is not an admin, and nothing is trimmed: " admin" is not "admin" either (the
+// issuer wrote something else; guessing it meant admin would widen rights).
+// An array element that itself contains a space cannot be told apart in this
+// format; the issuer, who controls the token, is trusted not to mint one.
 func hasRole(claim, role string) bool {
-	for _, r := range strings.Fields(strings.Trim(claim, "[]")) {
+	if claim == role {
+		return true
+	}
+	inner, ok := strings.CutPrefix(claim, "[")
+	if !ok {
+		return false
+	}
+	if inner, ok = strings.CutSuffix(inner, "]"); !ok {
+		return false
+	}
+	for _, r := range strings.Split(inner, " ") {
 		if r == role {
 			return true
 		}

@@ -40,6 +40,7 @@ func TestFromRequest(t *testing.T) {
 		{"admin", map[string]string{"sub": "root", "role": "admin"}, Identity{Subject: "root", Admin: true}, nil},
 		{"admin in array claim", map[string]string{"sub": "root", "role": "[ops admin]"}, Identity{Subject: "root", Admin: true}, nil},
 		{"not admin", map[string]string{"sub": "eve", "role": "administrator"}, Identity{Subject: "eve"}, nil},
+		{"admin in a plain string", map[string]string{"sub": "eve", "role": "guest admin"}, Identity{Subject: "eve"}, nil},
 		{"no sub", map[string]string{"role": "admin"}, Identity{}, errs.ErrUnauthenticated},
 		{"no authorizer", nil, Identity{}, errs.ErrUnauthenticated},
 	}
@@ -51,6 +52,43 @@ func TestFromRequest(t *testing.T) {
 	}
 	if _, err := FromRequest(httptest.NewRequest("GET", "/", nil)); !errors.Is(err, errs.ErrUnauthenticated) {
 		t.Errorf("plain request: %v", err)
+	}
+}
+
+// TestHasRole: the role claim matches exactly; a plain string is never split
+// into several roles.
+func TestHasRole(t *testing.T) {
+	cases := []struct {
+		claim string
+		admin bool
+	}{
+		{"admin", true},
+		{"[admin]", true},
+		{"[user admin]", true},
+		{"[admin user]", true},
+		{"[a b admin c]", true},
+		{"guest admin", false},
+		{"admin guest", false},
+		{"administrator", false},
+		{"[administrator]", false},
+		{"[guest]", false},
+		{"[]", false},
+		{"", false},
+		{" admin", false},
+		{"admin ", false},
+		{"Admin", false},
+		{"[guest admin", false},
+		{"guest admin]", false},
+		{"[guest,admin]", false},
+	}
+	for _, c := range cases {
+		if got := hasRole(c.claim, AdminRole); got != c.admin {
+			t.Errorf("hasRole(%q) = %v, want %v", c.claim, got, c.admin)
+		}
+		id, err := identityOf(t, map[string]string{"sub": "u", "role": c.claim})
+		if err != nil || id.Admin != c.admin {
+			t.Errorf("role %q: %+v %v", c.claim, id, err)
+		}
 	}
 }
 

@@ -1,11 +1,16 @@
 package model
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
+	"errors"
+	"io"
 	"sort"
+	"strings"
 
 	"github.com/envhub/envhub/shared/errs"
 	"k8s.io/client-go/tools/clientcmd"
@@ -17,6 +22,52 @@ type Content struct {
 	Public  map[string]string // shown as is
 	Secret  []string          // field names shown as "******"
 	All     map[string]string // everything, to be encrypted
+}
+
+// ContentInput is content as a request carries it: a JSON object of string
+// fields, or a string holding that object's JSON (the runtime env spec types
+// content as String). An absent or null content is not Given.
+type ContentInput struct {
+	fields map[string]string
+	text   *string // the string form, decoded by Fields
+}
+
+// UnmarshalJSON keeps the object form's decoding (and its errors) as a
+// plain map's, and only records the string form: Fields reports its errors
+// naming content, which a decoder error could not.
+func (c *ContentInput) UnmarshalJSON(b []byte) error {
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '"' {
+		var s string
+		if err := json.Unmarshal(t, &s); err != nil {
+			return err
+		}
+		*c = ContentInput{text: &s}
+		return nil
+	}
+	*c = ContentInput{}
+	return json.Unmarshal(b, &c.fields)
+}
+
+// Given tells whether the request carried content (an empty object counts).
+func (c ContentInput) Given() bool { return c.fields != nil || c.text != nil }
+
+// Fields is the content's fields, from either form.
+func (c ContentInput) Fields() (map[string]string, error) {
+	if c.text == nil {
+		return c.fields, nil
+	}
+	var fields map[string]string
+	dec := json.NewDecoder(strings.NewReader(*c.text))
+	err := dec.Decode(&fields)
+	if err == nil {
+		if _, end := dec.Token(); end != io.EOF {
+			err = errors.New("data after the object")
+		}
+	}
+	if err != nil || fields == nil {
+		return nil, errs.Invalid("content", "is a string, so it must hold a JSON object of string fields (the object content takes)")
+	}
+	return fields, nil
 }
 
 // Mask is what secret values read back as.

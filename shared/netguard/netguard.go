@@ -5,8 +5,11 @@ package netguard
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
@@ -91,9 +94,55 @@ func (p Policy) checkHost(host string) error {
 	return nil
 }
 
-// CheckAddr refuses link-local, metadata, unspecified and (unless allowed) loopback addresses.
+// IPv6 ranges that carry an IPv4 address a gateway or tunnel may deliver to,
+// so the IPv4 rules must apply to what they embed.
+var (
+	nat64WellKnown = netip.MustParsePrefix("64:ff9b::/96")   // RFC 6052: IPv4 in the last 32 bits
+	nat64LocalUse  = netip.MustParsePrefix("64:ff9b:1::/48") // RFC 8215: operator-defined layout, so not decodable
+	sixToFour      = netip.MustParsePrefix("2002::/16")      // RFC 3056: IPv4 in bits 16-47
+	ipv4Compatible = netip.MustParsePrefix("::/96")          // deprecated ::a.b.c.d
+	ipv6Loopback   = netip.IPv6Loopback()                    // ::1 lies in ::/96 but is IPv6 loopback
+	ipv6Unspec     = netip.IPv6Unspecified()                 // :: lies in ::/96 and is blocked as itself
+)
+
+// CheckAddr refuses link-local, metadata, unspecified and (unless allowed)
+// loopback addresses, including IPv4 ones reached through an IPv6 address
+// that embeds them (IPv4-mapped, NAT64, 6to4, IPv4-compatible).
 func (p Policy) CheckAddr(addr netip.Addr) error {
 	addr = addr.Unmap().WithZone("") // a zoned address never matches a prefix
+	if nat64LocalUse.Contains(addr) {
+		// Where the IPv4 address sits under a local-use prefix is the
+		// operator's choice, so it cannot be checked: refuse the prefix.
+		return fmt.Errorf("%w: %s is in the local-use NAT64 prefix %s", ErrBlocked, addr, nat64LocalUse)
+	}
+	if v4, kind, ok := embeddedIPv4(addr); ok {
+		if err := p.checkAddr(v4); err != nil {
+			return fmt.Errorf("%w (embedded in %s address %s)", err, kind, addr)
+		}
+	}
+	return p.checkAddr(addr)
+}
+
+// embeddedIPv4 returns the IPv4 address an IPv6 address carries, if it is
+// in one of the ranges that translate or tunnel to it.
+func embeddedIPv4(addr netip.Addr) (netip.Addr, string, bool) {
+	if !addr.Is6() {
+		return netip.Addr{}, "", false
+	}
+	b := addr.As16()
+	switch {
+	case nat64WellKnown.Contains(addr):
+		return netip.AddrFrom4([4]byte(b[12:16])), "NAT64", true
+	case sixToFour.Contains(addr):
+		return netip.AddrFrom4([4]byte(b[2:6])), "6to4", true
+	case ipv4Compatible.Contains(addr) && addr != ipv6Loopback && addr != ipv6Unspec:
+		return netip.AddrFrom4([4]byte(b[12:16])), "IPv4-compatible", true
+	}
+	return netip.Addr{}, "", false
+}
+
+// checkAddr applies the rules to addr as it is, without looking inside it.
+func (p Policy) checkAddr(addr netip.Addr) error {
 	for _, pre := range metadataAddrs {
 		if pre.Contains(addr) {
 			return fmt.Errorf("%w: %s is link-local or a metadata address", ErrBlocked, addr)
@@ -136,4 +185,53 @@ func (p Policy) HTTPClient(timeout time.Duration) *http.Client {
 	t.Proxy = nil // a proxy would hide the real destination from the check
 	t.DialContext = p.DialContext
 	return &http.Client{Timeout: timeout, Transport: t}
+}
+
+// Failure says why a connection or request to an endpoint failed, in
+// envhub's own words: it never quotes the remote (certificate names, TLS
+// alerts, response text), because endpoints are chosen by users and these
+// words go back to them.
+func Failure(err error) string {
+	var (
+		dnsErr    *net.DNSError
+		unknownCA x509.UnknownAuthorityError
+		hostErr   x509.HostnameError
+		certErr   x509.CertificateInvalidError
+		verifyErr *tls.CertificateVerificationError
+		recordErr tls.RecordHeaderError
+		alertErr  tls.AlertError
+		netErr    net.Error
+	)
+	switch {
+	case errors.Is(err, ErrBlocked):
+		return "the address it connects to is not allowed (link-local, cloud metadata or loopback)"
+	case errors.Is(err, context.Canceled):
+		return "the request was canceled"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return "timed out"
+	case errors.As(err, &dnsErr):
+		if dnsErr.IsNotFound {
+			return "its host name does not resolve"
+		}
+		return "its host name could not be resolved"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return "no route to its host"
+	case errors.As(err, &unknownCA):
+		return "TLS not verified: its certificate is not signed by the given CA"
+	case errors.As(err, &hostErr):
+		return "TLS not verified: its certificate is not valid for this host"
+	case errors.As(err, &certErr):
+		return "TLS not verified: its certificate is invalid (expired, not yet valid or not for servers)"
+	case errors.As(err, &verifyErr):
+		return "TLS not verified"
+	case errors.As(err, &recordErr):
+		return "it does not speak TLS"
+	case errors.As(err, &alertErr):
+		return "the TLS handshake failed"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the connection was closed before an answer"
+	}
+	return "the connection failed"
 }

@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/envhub/envhub/shared/netguard"
 )
 
 var (
@@ -35,18 +37,40 @@ type Client struct {
 type zonesResponse struct {
 	Action  string `json:"action"`
 	RetCode int    `json:"ret_code"`
-	Message string `json:"message"`
 	ZoneSet []struct {
 		ZoneID string `json:"zone_id"`
 		Status string `json:"status"`
 	} `json:"zone_set"`
 }
 
+// callError is a failed call. Its message is written here and never quotes
+// the endpoint's answer (body, message, action, certificate names): the
+// endpoint is user-chosen and the message goes back to the user, so quoting
+// would let them read any service they point it at. The cause stays
+// reachable through errors.Is/As.
+type callError struct {
+	kind  error // ErrRejected or ErrUnreachable
+	what  string
+	cause error
+}
+
+func (e *callError) Error() string { return e.kind.Error() + ": " + e.what }
+func (e *callError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.kind}
+	}
+	return []error{e.kind, e.cause}
+}
+
+func unreachable(what string, cause error) error {
+	return &callError{kind: ErrUnreachable, what: what, cause: cause}
+}
+
 // ActiveZones calls DescribeZones at endpoint and returns the active zone ids.
 func (c *Client) ActiveZones(ctx context.Context, endpoint, accessKeyID, secretAccessKey string) ([]string, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
+		return nil, unreachable("the endpoint is not a URL", err)
 	}
 	if u.Path == "" {
 		u.Path = "/iaas/"
@@ -67,7 +91,7 @@ func (c *Client) ActiveZones(ctx context.Context, endpoint, accessKeyID, secretA
 	u.RawQuery = canonical(params) + "&signature=" + escape(sig)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
+		return nil, unreachable("the request cannot be built", err)
 	}
 	hc := c.HTTP
 	if hc == nil {
@@ -75,26 +99,27 @@ func (c *Client) ActiveZones(ctx context.Context, endpoint, accessKeyID, secretA
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
+		return nil, unreachable(netguard.Failure(err), err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrUnreachable, err)
+		return nil, unreachable("reading the answer failed: "+netguard.Failure(err), err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("%w: HTTP %d", ErrUnreachable, resp.StatusCode)
+		return nil, unreachable(fmt.Sprintf("it answered HTTP status code %d", resp.StatusCode), nil)
 	}
 	var zr zonesResponse
 	if err := json.Unmarshal(body, &zr); err != nil {
-		return nil, fmt.Errorf("%w: response is not QingCloud JSON: %w", ErrUnreachable, err)
+		return nil, unreachable(fmt.Sprintf("it answered HTTP status code %d, but not with QingCloud JSON", resp.StatusCode), err)
 	}
 	if zr.RetCode != 0 {
-		return nil, fmt.Errorf("%w: ret_code %d: %s", ErrRejected, zr.RetCode, zr.Message)
+		// The code alone: the message is the endpoint's text.
+		return nil, &callError{kind: ErrRejected, what: fmt.Sprintf("ret_code %d", zr.RetCode)}
 	}
 	// Any JSON (e.g. "{}") decodes with ret_code 0; only a real answer lists zones.
 	if zr.Action != "DescribeZonesResponse" {
-		return nil, fmt.Errorf("%w: unexpected answer %q", ErrUnreachable, zr.Action)
+		return nil, unreachable("it did not answer DescribeZones like QingCloud", nil)
 	}
 	var zones []string
 	for _, z := range zr.ZoneSet {

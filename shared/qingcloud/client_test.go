@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -84,5 +85,46 @@ func TestUnreachableKeepsCause(t *testing.T) {
 	_, err := (&Client{}).ActiveZones(ctx, s.URL, "AK", "SK")
 	if !errors.Is(err, ErrUnreachable) || !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want ErrUnreachable wrapping context.Canceled", err)
+	}
+}
+
+// Errors never quote the endpoint's answer (its message, action or body):
+// the endpoint is user-chosen and errors reach the user.
+func TestErrorsQuoteNothing(t *testing.T) {
+	const marker = "SECRET-MARKER-91c2"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/rejected/":
+			_, _ = w.Write([]byte(`{"ret_code":1100,"message":"` + marker + `"}`))
+		case "/action/":
+			_, _ = w.Write([]byte(`{"action":"` + marker + `"}`))
+		case "/500/":
+			http.Error(w, "<html>"+marker+"</html>", http.StatusInternalServerError)
+		case "/typed/":
+			_, _ = w.Write([]byte(`{"ret_code":"` + marker + `"}`))
+		default:
+			_, _ = w.Write([]byte(marker))
+		}
+	}))
+	defer srv.Close()
+	tlsSrv := httptest.NewTLSServer(http.NotFoundHandler()) // its certificate is not trusted
+	defer tlsSrv.Close()
+	cases := []struct {
+		endpoint string
+		err      error
+		says     string
+	}{
+		{srv.URL + "/rejected/", ErrRejected, "ret_code 1100"},
+		{srv.URL + "/action/", ErrUnreachable, "did not answer DescribeZones"},
+		{srv.URL + "/500/", ErrUnreachable, "HTTP status code 500"},
+		{srv.URL + "/typed/", ErrUnreachable, "not with QingCloud JSON"},
+		{srv.URL + "/text/", ErrUnreachable, "not with QingCloud JSON"},
+		{tlsSrv.URL + "/iaas/", ErrUnreachable, "TLS not verified"},
+	}
+	for _, c := range cases {
+		_, err := (&Client{}).ActiveZones(context.Background(), c.endpoint, "AK", "SK")
+		if !errors.Is(err, c.err) || !strings.Contains(err.Error(), c.says) || strings.Contains(err.Error(), marker) {
+			t.Errorf("%s: err = %v, want %v saying %q and not quoting the answer", c.endpoint, err, c.err, c.says)
+		}
 	}
 }

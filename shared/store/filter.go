@@ -5,8 +5,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/envhub/envhub/shared/model"
 )
 
 // Filter narrows a list beyond the caller's scope. It is applied as a
@@ -15,7 +13,33 @@ import (
 type Filter struct {
 	Equals map[string]string // attribute equals value, e.g. runtime
 	Search string            // an id exactly, or a case-insensitive substring of the name
-	Labels []model.LabelKV   // any of: label_key equals Key (and label_value equals Value when set)
+	Labels []LabelSel        // any of (on label items)
+}
+
+// LabelSel selects labels: every field set must match (its id, label_key,
+// label_value); one with no field set selects every label.
+type LabelSel struct{ ID, Key, Value string }
+
+func (l LabelSel) cond() expression.ConditionBuilder {
+	var conds []expression.ConditionBuilder
+	for _, f := range [...]struct{ attr, v string }{{"id", l.ID}, {"label_key", l.Key}, {"label_value", l.Value}} {
+		if f.v != "" {
+			conds = append(conds, expression.Name(f.attr).Equal(expression.Value(f.v)))
+		}
+	}
+	switch len(conds) {
+	case 0:
+		return expression.Name("id").AttributeExists()
+	case 1:
+		return conds[0]
+	}
+	return expression.And(conds[0], conds[1], conds[2:]...)
+}
+
+func (l LabelSel) match(it map[string]types.AttributeValue) bool {
+	return (l.ID == "" || str(it, "id") == l.ID) &&
+		(l.Key == "" || str(it, "label_key") == l.Key) &&
+		(l.Value == "" || str(it, "label_value") == l.Value)
 }
 
 func (f Filter) empty() bool { return len(f.Equals) == 0 && f.Search == "" && len(f.Labels) == 0 }
@@ -35,10 +59,7 @@ func (f Filter) and(scope *expression.ConditionBuilder) *expression.ConditionBui
 	if len(f.Labels) > 0 {
 		var any expression.ConditionBuilder
 		for i, l := range f.Labels {
-			c := expression.Name("label_key").Equal(expression.Value(l.Key))
-			if l.Value != "" {
-				c = c.And(expression.Name("label_value").Equal(expression.Value(l.Value)))
-			}
+			c := l.cond()
 			if i == 0 {
 				any = c
 			} else {
@@ -70,7 +91,7 @@ func (f Filter) match(it map[string]types.AttributeValue) bool {
 		return true
 	}
 	for _, l := range f.Labels {
-		if str(it, "label_key") == l.Key && (l.Value == "" || str(it, "label_value") == l.Value) {
+		if l.match(it) {
 			return true
 		}
 	}
