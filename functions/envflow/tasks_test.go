@@ -2,8 +2,12 @@ package envflow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/envhub/envhub/shared/cluster"
@@ -37,5 +41,52 @@ func TestClassify(t *testing.T) {
 	h := &Handler{}
 	if _, err := h.Run(context.Background(), []byte("{")); err == nil {
 		t.Error("bad input accepted")
+	}
+}
+
+// Every task the definitions run has a sample event in events/envflow (for
+// sam local invoke), and every sample is a task the definitions run.
+func TestSampleEventsCoverTheDefinitions(t *testing.T) {
+	root := filepath.Join("..", "..")
+	used := map[string]bool{}
+	defs, _ := filepath.Glob(filepath.Join(root, "infra", "statemachines", "*.asl.json"))
+	if len(defs) != 3 {
+		t.Fatalf("definitions %v", defs)
+	}
+	for _, f := range defs {
+		var def struct {
+			States map[string]struct {
+				Parameters struct {
+					Task string `json:"task"`
+				} `json:"Parameters"`
+			} `json:"States"`
+		}
+		data, err := os.ReadFile(f)
+		if err != nil || json.Unmarshal(data, &def) != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, s := range def.States {
+			if s.Parameters.Task != "" {
+				used[s.Parameters.Task] = true
+			}
+		}
+	}
+	samples, _ := filepath.Glob(filepath.Join(root, "events", "envflow", "*.json"))
+	seen := map[string]bool{}
+	for _, f := range samples {
+		var in Input
+		data, err := os.ReadFile(f)
+		if err != nil || json.Unmarshal(data, &in) != nil || in.Task+".json" != filepath.Base(f) {
+			t.Errorf("%s: not a %s task input (%v)", f, strings.TrimSuffix(filepath.Base(f), ".json"), err)
+		}
+		if !used[in.Task] {
+			t.Errorf("%s: no definition runs task %q", f, in.Task)
+		}
+		seen[in.Task] = true
+	}
+	for task := range used {
+		if !seen[task] {
+			t.Errorf("task %q has no sample event in events/envflow", task)
+		}
 	}
 }

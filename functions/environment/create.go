@@ -85,6 +85,8 @@ func (h *Handler) create(k kind) api.HandlerFunc {
 // and refuses (409) a namespace that exists unless an admin adopts it: an
 // environment never moves into someone else's namespace.
 func (h *Handler) namespaceFree(ctx context.Context, e *model.Environment) error {
+	ctx, cancel := context.WithTimeout(ctx, RequestTimeout) // all of it: the answer must beat API Gateway's 29 s
+	defer cancel()
 	c, err := h.Connector.Connect(ctx, e.ClusterID)
 	if err != nil {
 		return err

@@ -58,8 +58,8 @@ type Handler struct {
 	Deadline  time.Duration // how long an operation may run before maintenance ends it
 }
 
-// RequestTimeout bounds each cluster call a request makes (API Gateway
-// cuts requests at 29-30 s).
+// RequestTimeout bounds the cluster calls of a request, each and all
+// together (API Gateway cuts requests at 29-30 s).
 const RequestTimeout = 10 * time.Second
 
 // Actions wires the handlers from Deps (used by the Lambda main and the local server).

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -65,8 +66,9 @@ func (h *Handler) begin(r *http.Request, caller auth.Identity, ch change, record
 	input, _ := json.Marshal(map[string]any{"environment_id": op.EnvironmentID, "operation_id": op.ID, "is_delete": ch.isDelete,
 		"cursor": map[string]any{"offset": 0, "done": false}})
 	if err := h.Workflow.Start(ctx, ch.machine, op.ID, input); err != nil {
-		h.abandon(ctx, op, idem, err)
-		return "", fmt.Errorf("%w: operation %s could not start: %v", errs.ErrUnavailable, op.ID, err)
+		slog.ErrorContext(ctx, "execution did not start", "operation", op.ID, "machine", ch.machine, "err", err)
+		h.abandon(ctx, op, idem)
+		return "", fmt.Errorf("%w: operation %s could not start (the state machine service did not take it): retry later", errs.ErrUnavailable, op.ID)
 	}
 	return op.ID, nil
 }
@@ -76,10 +78,10 @@ func (h *Handler) begin(r *http.Request, caller auth.Identity, ch change, record
 // changes leave the environment failed with the reason, and the
 // Idempotency-Key is forgotten so a retry starts afresh. If even this
 // fails, maintenance finds the operation without an execution and ends it.
-func (h *Handler) abandon(ctx context.Context, op *model.Operation, idem *store.Idempotency, cause error) {
+func (h *Handler) abandon(ctx context.Context, op *model.Operation, idem *store.Idempotency) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	reason := "the operation could not start: " + cause.Error()
+	const reason = "the operation could not start: the state machine service did not take it"
 	for attempt := 0; attempt < 3; attempt++ {
 		err := h.Store.EndOperation(ctx, op.EnvironmentID, op.ID, func(e *model.Environment, op *model.Operation) {
 			op.State, op.Error, op.Steps = model.OpFailed, reason, append(op.Steps, "fail")

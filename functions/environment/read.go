@@ -1,6 +1,7 @@
 package environment
 
 import (
+	"context"
 	"net/http"
 	"slices"
 
@@ -151,11 +152,13 @@ func (h *Handler) get(k kind) api.HandlerFunc {
 // An unreachable cluster leaves them unknown.
 func (h *Handler) liveServices(r *http.Request, e *model.Environment) map[string]string {
 	out := map[string]string{}
-	c, err := h.Connector.Connect(r.Context(), e.ClusterID)
+	ctx, cancel := context.WithTimeout(r.Context(), RequestTimeout) // all of it: the answer must beat API Gateway's 29 s
+	defer cancel()
+	c, err := h.Connector.Connect(ctx, e.ClusterID)
 	if err != nil {
 		return out
 	}
-	ws, err := c.Workloads(r.Context(), e.Namespace, render.LabelEnv+"="+e.Key+","+render.LabelManagedBy+"="+render.ManagedBy)
+	ws, err := c.Workloads(ctx, e.Namespace, render.LabelEnv+"="+e.Key+","+render.LabelManagedBy+"="+render.ManagedBy)
 	if err != nil {
 		return out
 	}

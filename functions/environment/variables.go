@@ -79,9 +79,6 @@ func (h *Handler) updateVariables(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if e.OperationID != "" {
-			return errs.Conflict("environment %s is busy with operation %s", e.Key, e.OperationID)
-		}
 		// The listed variables are updated (or added); the others keep their values.
 		merged, changed := slices.Clone(e.Globals), map[string]bool{}
 		for _, g := range req.Globals {

@@ -57,11 +57,12 @@ type openAPIError struct {
 }
 
 // WriteError writes err in the one error model, shaped as the route's API
-// expects; 5xx are logged as bugs and their detail is not shown to the caller.
+// expects; 500s are logged as bugs and their detail is not shown to the
+// caller (503s say which dependency did not answer, in envhub's words).
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := Status(err)
 	msg := err.Error()
-	if status >= 500 {
+	if status == http.StatusInternalServerError {
 		slog.ErrorContext(r.Context(), "request failed", "action", Action(r.Context()), "err", err)
 		msg = "internal error"
 	}

@@ -14,6 +14,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -166,10 +167,25 @@ func caPEM(b64 string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(b64)
 }
 
+// message is what an error may tell the caller: the apiserver's own
+// Status message, never the body of an answer that was not a Kubernetes
+// Status (client-go quotes it), which would let an endpoint's owner read
+// whatever that server says back through envhub.
 func message(err error) string {
 	var status apierrors.APIStatus
-	if errors.As(err, &status) && status.Status().Message != "" {
-		return status.Status().Message
+	if !errors.As(err, &status) {
+		return err.Error()
+	}
+	st := status.Status()
+	if st.Details != nil {
+		for _, c := range st.Details.Causes {
+			if c.Type == metav1.CauseTypeUnexpectedServerResponse {
+				return fmt.Sprintf("the cluster answered HTTP %d, not with a Kubernetes status", st.Code)
+			}
+		}
+	}
+	if st.Message != "" {
+		return st.Message
 	}
 	return err.Error()
 }

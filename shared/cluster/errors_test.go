@@ -52,3 +52,16 @@ func TestErrMapping(t *testing.T) {
 		t.Errorf("field message lost: %s", invalid)
 	}
 }
+
+// An answer that is not a Kubernetes Status (an endpoint that is not, or no
+// longer, an apiserver) is reported by its HTTP code only: its body never
+// reaches the caller.
+func TestErrQuotesNoForeignBody(t *testing.T) {
+	for _, code := range []int{404, 403, 500, 502} {
+		raw := apierrors.NewGenericServerResponse(code, "GET", schema.GroupResource{}, "", "<html>SECRET-MARKER</html>", 0, true)
+		got := Err(raw).Error()
+		if strings.Contains(got, "SECRET-MARKER") || !strings.Contains(got, fmt.Sprint(code)) {
+			t.Errorf("%d: %s", code, got)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -48,12 +49,29 @@ const (
 type Store struct {
 	db    DB
 	table string
-	now   func() time.Time
+	clock atomic.Pointer[func() time.Time] // nil: the real one
 }
 
 // New returns a store on the given table.
 func New(db DB, table string) *Store {
-	return &Store{db: db, table: table, now: func() time.Time { return time.Now().UTC() }}
+	return &Store{db: db, table: table}
+}
+
+func (s *Store) now() time.Time {
+	if c := s.clock.Load(); c != nil {
+		return (*c)().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Clock replaces the store's clock (nil: the real one), so tests can reach
+// past expiries such as an Idempotency-Key's 24 hours.
+func (s *Store) Clock(now func() time.Time) {
+	if now == nil {
+		s.clock.Store(nil)
+		return
+	}
+	s.clock.Store(&now)
 }
 
 // Table is the table's name.

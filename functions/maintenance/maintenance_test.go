@@ -1,0 +1,97 @@
+package maintenance_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/envhub/envhub/functions/maintenance"
+	"github.com/envhub/envhub/infra/local"
+	lt "github.com/envhub/envhub/infra/local/localtest"
+	"github.com/envhub/envhub/infra/samtemplate"
+	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/store"
+)
+
+// busy records an environment on the local cluster whose create operation
+// runs (as far as the store knows), deadline after from now.
+func busy(t *testing.T, e *lt.Env, clusterID, key string, deadline time.Duration) (*model.Environment, *model.Operation) {
+	t.Helper()
+	p, err := e.Deps.Store.ProjectByKey(t.Context(), "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := &model.Environment{Record: model.Record{ID: model.NewID(model.KindEnvironment), Owner: "alice"}, ProjectID: p.ID, ProjectKey: "shop",
+		Key: key, Type: model.EnvTest, ClusterID: clusterID, ClusterUID: "uid", Namespace: "shop-env-" + key, State: model.EnvCreating}
+	op := &model.Operation{Record: model.Record{ID: model.NewID(model.KindOperation)}, Kind: model.OpCreate, Machine: "env-create", Deadline: time.Now().Add(deadline)}
+	if err := e.Deps.Store.CreateEnvironment(t.Context(), env, store.Start{Op: op}, func(*model.Project) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return env, op
+}
+
+// Maintenance ends what would otherwise stay busy forever, and nothing
+// else: an operation whose execution never started (or is gone), and one
+// whose execution runs past its deadline (stopped first). Their
+// environments take changes again; a healthy operation is left alone.
+func TestMaintenanceEndsStuckOperations(t *testing.T) {
+	e := lt.New(t)
+	clusterID, _ := e.LocalRuntimeEnv(t)
+	lt.Success(t, e.Call(lt.Alice, "CreateProject", lt.Req{Body: map[string]any{"project_key": "shop"}}))
+	// A real engine runs an execution that only a stop ends.
+	wf := local.Workflow("", local.NewCredentials())
+	wf.Definitions = map[string]string{"env-create": filepath.Join(filepath.Dir(samtemplate.Path()), "functions", "maintenance", "testdata", "stuck.asl.json")}
+	ctx := context.Background()
+
+	lost, lostOp := busy(t, e, clusterID, "lost", time.Hour)          // its execution never started
+	late, lateOp := busy(t, e, clusterID, "late", -time.Minute)       // running, past its deadline
+	healthy, healthyOp := busy(t, e, clusterID, "healthy", time.Hour) // running, in time
+	for _, op := range []*model.Operation{lateOp, healthyOp} {
+		if err := wf.Start(ctx, "env-create", op.ID, []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Deps.Store.EndOperation(ctx, lost.ID, lostOp.ID, func(*model.Environment, *model.Operation) {}); err == nil {
+		t.Fatal("EndOperation accepted leaving an operation running")
+	}
+	run := func(at time.Duration) map[string]string {
+		t.Helper()
+		h := &maintenance.Handler{Store: e.Deps.Store, Workflow: wf, StartGrace: time.Minute, Now: func() time.Time { return time.Now().Add(at) }}
+		rep, err := h.Run(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ended := map[string]string{}
+		for _, x := range rep.Ended {
+			ended[x.OperationID] = x.Reason
+		}
+		return ended
+	}
+	// Now: only the overdue one ends (stopped); the one without an
+	// execution may still be starting.
+	if ended := run(0); len(ended) != 1 || !strings.Contains(ended[lateOp.ID], "deadline") {
+		t.Fatalf("first run ended %v", ended)
+	}
+	if running, _ := wf.Running(ctx, "env-create", lateOp.ID); running {
+		t.Fatal("the overdue execution still runs")
+	}
+	// Two minutes on: the one whose execution never came ends too.
+	if ended := run(2 * time.Minute); len(ended) != 1 || !strings.Contains(ended[lostOp.ID], "not running") {
+		t.Fatalf("second run ended %v", ended)
+	}
+	for _, env := range []*model.Environment{lost, late} {
+		got, err := e.Deps.Store.GetEnvironment(ctx, env.ID)
+		if err != nil || got.OperationID != "" || got.State != model.EnvFailed || got.Reason == "" {
+			t.Fatalf("%s after maintenance: %+v %v", env.Key, got, err)
+		}
+	}
+	if got, _ := e.Deps.Store.GetEnvironment(ctx, healthy.ID); got.OperationID != healthyOp.ID {
+		t.Fatalf("a healthy operation was ended: %+v", got)
+	}
+	if ended := run(2 * time.Minute); len(ended) != 0 {
+		t.Fatalf("third run ended %v", ended)
+	}
+	_ = wf.Stop(ctx, "env-create", healthyOp.ID, "test over")
+}
