@@ -51,8 +51,10 @@ func TestInvokeNeedsSigV4(t *testing.T) {
 		"other credentials": {func(r *http.Request) { _ = other.Sign(r, body, "lambda") }, 403},
 		"other body":        {func(r *http.Request) { _ = creds.Sign(r, []byte(`{}`), "lambda") }, 403},
 		"other service":     {func(r *http.Request) { _ = creds.Sign(r, body, "s3") }, 403},
-		"forged header":     {func(r *http.Request) { r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+creds.AccessKeyID+"/x") }, 403},
-		"signed":            {func(r *http.Request) { _ = creds.Sign(r, body, "lambda") }, 200},
+		"forged header": {func(r *http.Request) {
+			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+creds.AccessKeyID+"/x")
+		}, 403},
+		"signed": {func(r *http.Request) { _ = creds.Sign(r, body, "lambda") }, 200},
 	} {
 		if got := call(c.sign); got != c.want {
 			t.Errorf("%s: %d, want %d", name, got, c.want)

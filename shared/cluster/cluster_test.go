@@ -109,7 +109,6 @@ func with(m map[string]string, k, v string) map[string]string {
 	return out
 }
 
-
 const app = `
 apiVersion: v1
 kind: ConfigMap

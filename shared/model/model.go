@@ -63,7 +63,7 @@ type RuntimeEnv struct {
 	Zone         string             `dynamodbav:"zone"`
 	CredentialID string             `dynamodbav:"credential_id,omitempty"`
 	PodSecurity  string             `dynamodbav:"pod_security,omitempty"` // Pod Security Admission level of its environments' namespaces
-	Labels       map[string]LabelKV `dynamodbav:"labels,omitempty"` // label id -> key/value, kept with the env so a page of envs is one read
+	Labels       map[string]LabelKV `dynamodbav:"labels,omitempty"`       // label id -> key/value, kept with the env so a page of envs is one read
 }
 
 // Pod Security Admission levels a runtime env enforces on the namespaces of
