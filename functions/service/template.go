@@ -2,6 +2,7 @@ package service
 
 import (
 	"net/http"
+	"reflect"
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
@@ -49,11 +50,19 @@ func (h *Handler) createTemplate(w http.ResponseWriter, r *http.Request) error {
 	if err := api.DecodeBody(r, &req); err != nil {
 		return err
 	}
-	if err := checkTemplate(req.Name, req.YAML, req.Variables); err != nil {
+	if err := checkTemplateInput(req.Name, req.YAML); err != nil {
 		return err
 	}
+	// Rendering costs up to a second and 64 MiB: only a caller who may
+	// write to the project gets to make the function do it.
 	p, err := h.project(r, caller, q)
 	if err != nil {
+		return err
+	}
+	if err := caller.Writable("project", &p.Record); err != nil {
+		return err
+	}
+	if err := validate(req.Name, req.YAML, req.Variables); err != nil {
 		return err
 	}
 	st := &model.ServiceTemplate{Record: model.Record{ID: model.NewID(model.KindTemplate)}, ProjectID: p.ID,
@@ -71,17 +80,21 @@ func (h *Handler) createTemplate(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// checkTemplate validates a template on save: it parses, renders with its
-// defaults, and every document is a Kubernetes object with kind and name.
-func checkTemplate(name, yaml string, vars []model.Var) error {
+// checkTemplateInput is what a template must be before it is rendered.
+func checkTemplateInput(name, yaml string) error {
 	if err := model.CheckKey("service_name", name, 63); err != nil {
 		return err
 	}
 	if yaml == "" {
 		return errs.Invalid("yaml", "is required")
 	}
-	return render.Validate(name, yaml, vars)
+	return nil
 }
+
+// validate checks a template on save: it parses, renders with its defaults,
+// and every document is a Kubernetes object with kind and name. A variable
+// so that tests can count renders.
+var validate = render.Validate
 
 // template reads the projectKey's project and the path's service template.
 func (h *Handler) template(r *http.Request, caller auth.Identity) (*model.Project, *model.ServiceTemplate, error) {
@@ -162,6 +175,7 @@ func (h *Handler) updateTemplate(w http.ResponseWriter, r *http.Request) error {
 	if err := api.DecodeBody(r, &req); err != nil {
 		return err
 	}
+	var checked *model.ServiceTemplate // what last rendered fine: a retry renders only if the template changed meanwhile
 	return h.changeTemplate(w, r, func(st *model.ServiceTemplate) error {
 		if err := errs.Version("service", st.Name, st.Version, req.Version); err != nil {
 			return err
@@ -170,7 +184,17 @@ func (h *Handler) updateTemplate(w http.ResponseWriter, r *http.Request) error {
 		if req.Variables != nil {
 			st.Variables = *req.Variables
 		}
-		return checkTemplate(st.Name, st.YAML, st.Variables)
+		if checked != nil && checked.YAML == st.YAML && reflect.DeepEqual(checked.Variables, st.Variables) {
+			return nil
+		}
+		if err := checkTemplateInput(st.Name, st.YAML); err != nil {
+			return err
+		}
+		if err := validate(st.Name, st.YAML, st.Variables); err != nil {
+			return err
+		}
+		checked = &model.ServiceTemplate{YAML: st.YAML, Variables: st.Variables}
+		return nil
 	})
 }
 
@@ -182,14 +206,18 @@ func (h *Handler) deleteTemplate(w http.ResponseWriter, r *http.Request) error {
 }
 
 // changeTemplate runs a change on the path's template with the caller's
-// write rights on its project checked in the same transaction.
+// write rights on its project checked first, then again in the same
+// transaction, before fn (which may render) runs.
 func (h *Handler) changeTemplate(w http.ResponseWriter, r *http.Request, fn func(*model.ServiceTemplate) error) error {
 	caller, err := auth.FromRequest(r)
 	if err != nil {
 		return err
 	}
-	_, st, err := h.template(r, caller)
+	p, st, err := h.template(r, caller)
 	if err != nil {
+		return err
+	}
+	if err := caller.Writable("project", &p.Record); err != nil {
 		return err
 	}
 	err = h.Store.UpdateTemplate(r.Context(), st, func(p *model.Project, st *model.ServiceTemplate) error {

@@ -1,9 +1,11 @@
 package render
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -57,6 +59,9 @@ type Output struct {
 func Environment(e Env) (*Output, error) {
 	out := &Output{Services: make([][]*unstructured.Unstructured, len(e.Services))}
 	var failures []error
+	// Each service has its own budget; the environment has one too, so that
+	// many services cannot add up to more than a request can take.
+	start, total := time.Now(), 0
 	if e.Registry != nil {
 		out.Registry = registrySecret(e.Scope, *e.Registry)
 	}
@@ -74,7 +79,12 @@ func Environment(e Env) (*Output, error) {
 			failures = append(failures, fmt.Errorf("service %s: %w", s.Name, err))
 			continue
 		}
-		objs, err := Service(e.Scope, s.Name, s.Template, values)
+		if total > MaxEnvOutput || time.Since(start) > EnvDeadline {
+			failures = append(failures, fmt.Errorf("services from %s on: the environment renders more than %d MiB or for longer than %v in all: split it", s.Name, MaxEnvOutput>>20, EnvDeadline))
+			break
+		}
+		objs, size, err := renderService(e.Scope, s.Name, s.Template, values)
+		total += size
 		if err != nil {
 			failures = append(failures, err)
 			continue
@@ -98,6 +108,9 @@ func config(scope Scope, c EnvConfig) (*unstructured.Unstructured, error) {
 	kind, ok := configKinds[c.Type]
 	if !ok {
 		return nil, fmt.Errorf("common_env_cfg_type must be ConfigMap, Ingress, Secret or PVC")
+	}
+	if cost, err := checkYAML(c.YAML); err != nil || cost > MaxDecode {
+		return nil, fmt.Errorf("yaml_data %w", cmp.Or(err, tooComplex(cost, fmt.Sprintf("the %d MiB allowed", MaxDecode>>20))))
 	}
 	objs, err := cluster.Decode([]byte(c.YAML))
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"text/template"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/yaml"
 
 	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/errs"
@@ -39,43 +38,22 @@ func (s Scope) Labels(service string) map[string]string {
 	return l
 }
 
-// funcs are the few helpers templates commonly need.
-var funcs = template.FuncMap{
-	"toYaml": func(v any) (string, error) {
-		b, err := yaml.Marshal(v)
-		return strings.TrimSuffix(string(b), "\n"), err
-	},
-	"indent": indent,
-	"nindent": func(n int, s string) (string, error) {
-		out, err := indent(n, s)
-		return "\n" + out, err
-	},
-	"quote": func(s any) string { return fmt.Sprintf("%q", fmt.Sprint(s)) },
-}
+// MaxTemplate bounds a template's text (the API's body limit), and so the
+// cost of parsing it (text/template allocates up to ~64 bytes per byte).
+const MaxTemplate = 256 << 10
 
-// indent refuses sizes past MaxOutput before allocating them.
-func indent(n int, s string) (string, error) {
-	if n < 0 || n > 1024 || n*(strings.Count(s, "\n")+1)+len(s) > MaxOutput {
-		return "", fmt.Errorf("indent %d of %d bytes is out of bounds", n, len(s))
-	}
-	pad := strings.Repeat(" ", n)
-	return pad + strings.ReplaceAll(s, "\n", "\n"+pad), nil
-}
-
-// MaxOutput bounds what one service may render, so a template cannot
-// exhaust a function's memory.
-const MaxOutput = 1 << 20
-
-// Parse parses a service template, guarding every range (see guard.go).
+// Parse parses a service template and guards it (guard.go) with a fresh
+// budget (budget.go), which every execution of the result spends.
 func Parse(service, text string) (*template.Template, error) {
-	t, err := template.New(service).Option("missingkey=error").Funcs(funcs).Funcs(rangeGuard()).Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("%s: template does not parse: %v", service, err)
+	if len(text) > MaxTemplate {
+		return nil, fmt.Errorf("%s: template of %d bytes is more than %d bytes", service, len(text), MaxTemplate)
 	}
-	for _, tt := range t.Templates() {
-		if tt.Tree != nil {
-			guardRanges(tt.Tree, tt.Tree.Root)
-		}
+	t, err := template.New(service).Option("missingkey=error").Funcs(newBudget().funcs()).Parse(text)
+	if err != nil {
+		return nil, fmt.Errorf("%s: template does not parse: %w", service, err)
+	}
+	if err := guard(t); err != nil {
+		return nil, fmt.Errorf("%s: %w", service, err)
 	}
 	return t, nil
 }
@@ -94,41 +72,68 @@ func (l *limited) Write(p []byte) (int, error) {
 // $Namespace$, $EnvName$, $Product$ and $Service$ placeholders, then the
 // documents decoded and labelled (pod templates included).
 func Service(scope Scope, service, text string, values map[string]any) ([]*unstructured.Unstructured, error) {
+	objs, _, err := renderService(scope, service, text, values)
+	return objs, err
+}
+
+// renderService is Service, also telling how many bytes of YAML it rendered.
+func renderService(scope Scope, service, text string, values map[string]any) ([]*unstructured.Unstructured, int, error) {
+	objs, out, err := renderText(scope, service, text, values)
+	return objs, len(out), err
+}
+
+func renderText(scope Scope, service, text string, values map[string]any) ([]*unstructured.Unstructured, string, error) {
 	t, err := Parse(service, text)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var buf limited
 	if err := t.Execute(&buf, values); err != nil {
-		return nil, fmt.Errorf("%s: %v", service, err)
+		return nil, "", fmt.Errorf("%s: %w", service, err)
 	}
-	out := strings.NewReplacer("$Namespace$", scope.Namespace, "$EnvName$", scope.EnvName,
-		"$Product$", scope.Product, "$Service$", service).Replace(buf.String())
+	out, err := placeholders(scope, service, buf.String())
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", service, err)
+	}
+	if err := checkDocuments(out); err != nil {
+		return nil, "", fmt.Errorf("%s: rendered YAML %w", service, err)
+	}
 	objs, err := cluster.Decode([]byte(out))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", service, err)
+		return nil, "", fmt.Errorf("%s: %w", service, err)
 	}
 	if len(objs) == 0 {
-		return nil, fmt.Errorf("%s: renders no Kubernetes object", service)
+		return nil, "", fmt.Errorf("%s: renders no Kubernetes object", service)
 	}
 	for _, o := range objs {
 		if err := confined(scope, o); err != nil {
-			return nil, fmt.Errorf("%s: %w", service, err)
+			return nil, "", fmt.Errorf("%s: %w", service, err)
 		}
 		cluster.MergeLabels(o, scope.Labels(service))
 	}
-	return objs, nil
+	return objs, out, nil
+}
+
+// placeholders replaces $Namespace$, $EnvName$, $Product$ and $Service$,
+// refusing output that would grow past MaxOutput.
+func placeholders(scope Scope, service, out string) (string, error) {
+	pairs := []string{"$Namespace$", scope.Namespace, "$EnvName$", scope.EnvName, "$Product$", scope.Product, "$Service$", service}
+	size := len(out)
+	for i := 0; i < len(pairs); i += 2 {
+		size += strings.Count(out, pairs[i]) * max(0, len(pairs[i+1])-len(pairs[i]))
+	}
+	if size > MaxOutput {
+		return "", fmt.Errorf("renders more than %d bytes with its placeholders replaced", MaxOutput)
+	}
+	return strings.NewReplacer(pairs...).Replace(out), nil
 }
 
 // Validate checks a template on save: it parses, renders with its defaults,
 // and every document is a Kubernetes object with kind and name.
 func Validate(service, text string, vars []Var) error {
-	if err := CheckVars("variables", vars); err != nil {
-		return err
-	}
-	values, err := Resolve(vars, nil, nil)
+	values, err := checkVars("variables", vars) // the defaults, decoded once
 	if err != nil {
-		return errs.Invalid("variables", "%v", err)
+		return err
 	}
 	scope := Scope{Product: "product", EnvName: "env", Namespace: "namespace"}
 	if _, err := Service(scope, service, text, values); err != nil {
