@@ -160,7 +160,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"foreign CA", tokenBody(lc.Server, lc.Token, testcert.CAData(t)), true, "endpoint"},
 		{"wrong token", tokenBody(lc.Server, "not-a-token", lc.CAData), true, "content"},
 		{"kubeconfig file, wrong token", content("kubeconfig", strings.Replace(lc.Kubeconfig, lc.Token, "nope", 1)), true, "content"},
-		{"powerless token", tokenBody(lc.Server, lc.ViewerToken, lc.CAData), true, "may not create namespaces"},
+		{"powerless token", tokenBody(lc.Server, lc.ViewerToken, lc.CAData), true, "may not create, get, patch, delete namespaces"},
 		{"nothing listening", tokenBody("https://127.0.0.1:1", lc.Token, lc.CAData), true, "endpoint"},
 		{"name 256 chars", with(qcBody("a", "s"), "name", strings.Repeat("n", 256)), true, "name"},
 		{"name with spaces around", with(qcBody("a", "s"), "name", " n "), true, "name"},

@@ -6,6 +6,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
@@ -213,7 +214,11 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 		if content, err = h.parseContent(fields); err != nil {
 			return err
 		}
-		if probed, err = h.probeAttached(r.Context(), caller, id, content); err != nil {
+		// Every env it serves is probed, one after another: all within 20 s.
+		ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+		probed, err = h.probeAttached(ctx, caller, id, content)
+		cancel()
+		if err != nil {
 			return err
 		}
 		if newContent, err = h.seal(r.Context(), id, content); err != nil {

@@ -22,8 +22,11 @@ func (t task) namespace(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// An environment from before namespaces were marked (no cluster identity
+	// recorded) holds its namespace already: it takes the mark, not ownership.
+	legacy := t.e.ClusterUID == ""
 	created, err := c.ClaimNamespace(ctx, t.e.Namespace, cluster.Claim{
-		Environment: t.e.ID, Labels: merge(t.labels(), cluster.PodSecurityLabels(env.PodSecurityLevel())), Adopt: t.e.AdoptNamespace,
+		Environment: t.e.ID, Labels: merge(t.labels(), cluster.PodSecurityLabels(env.PodSecurityLevel())), Adopt: t.e.AdoptNamespace || legacy,
 	})
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package environment
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -92,12 +93,12 @@ func (h *Handler) namespaceFree(ctx context.Context, e *model.Environment) error
 		return err
 	}
 	if e.ClusterUID, err = c.UID(ctx); err != nil {
-		return err
+		return credentialErr(e.ClusterID, err)
 	}
 	owner, retained, exists, err := c.NamespaceOwner(ctx, e.Namespace)
 	switch {
 	case err != nil:
-		return err
+		return credentialErr(e.ClusterID, err)
 	case !exists || e.AdoptNamespace:
 		return nil
 	case retained:
@@ -205,4 +206,13 @@ func (h *Handler) checkRegistry(r *http.Request, caller auth.Identity, id string
 		return errs.Invalid("registry_id", "credential %s is not a docker registry credential", id)
 	}
 	return nil
+}
+
+// credentialErr: a cluster refusing the runtime env's credential is not the
+// caller's fault (403 would say so), but a state the env's owner must fix.
+func credentialErr(runtimeEnvID string, err error) error {
+	if errors.Is(err, errs.ErrForbidden) {
+		return errs.Conflict("cluster_id: the credential of runtime env %s may not read namespaces: %v", runtimeEnvID, err)
+	}
+	return err
 }

@@ -36,7 +36,7 @@ type Store interface {
 	EndOperation(ctx context.Context, envID, opID string, fn func(*model.Environment, *model.Operation)) error
 	GetOperation(ctx context.Context, id string) (*model.Operation, error)
 	AllApplied(ctx context.Context, envID string) ([]model.Applied, error)
-	ForgetIdempotency(ctx context.Context, i *store.Idempotency) error
+	ForgetIdempotency(ctx context.Context, op *model.Operation) error
 }
 
 var _ Store = (*store.Store)(nil)

@@ -67,7 +67,7 @@ func (h *Handler) begin(r *http.Request, caller auth.Identity, ch change, record
 		"cursor": map[string]any{"offset": 0, "done": false}})
 	if err := h.Workflow.Start(ctx, ch.machine, op.ID, input); err != nil {
 		slog.ErrorContext(ctx, "execution did not start", "operation", op.ID, "machine", ch.machine, "err", err)
-		h.abandon(ctx, op, idem)
+		h.abandon(ctx, op)
 		return "", fmt.Errorf("%w: operation %s could not start (the state machine service did not take it): retry later", errs.ErrUnavailable, op.ID)
 	}
 	return op.ID, nil
@@ -78,7 +78,7 @@ func (h *Handler) begin(r *http.Request, caller auth.Identity, ch change, record
 // changes leave the environment failed with the reason, and the
 // Idempotency-Key is forgotten so a retry starts afresh. If even this
 // fails, maintenance finds the operation without an execution and ends it.
-func (h *Handler) abandon(ctx context.Context, op *model.Operation, idem *store.Idempotency) {
+func (h *Handler) abandon(ctx context.Context, op *model.Operation) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	const reason = "the operation could not start: the state machine service did not take it"
@@ -91,7 +91,7 @@ func (h *Handler) abandon(ctx context.Context, op *model.Operation, idem *store.
 			e.State, e.Reason = model.EnvFailed, reason
 		})
 		if err == nil {
-			_ = h.Store.ForgetIdempotency(ctx, idem)
+			_ = h.Store.ForgetIdempotency(ctx, op)
 			return
 		}
 	}

@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	lt "github.com/envhub/envhub/infra/local/localtest"
+	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/store"
 )
 
 // A cluster keeps its credential while environments live on it: detaching
@@ -23,6 +27,10 @@ func TestClusterInUseKeepsItsCredential(t *testing.T) {
 	}
 	if done := f.wait(t, f.create(t, f.body("inuse", "web"))); done["status"] != "succeeded" {
 		t.Fatalf("create ended %v", done)
+	}
+	// Who may not delete the runtime env learns nothing of what lives there.
+	if r := f.e.Call(lt.Bob, "DeleteRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": f.clusterID}}); r.Status != 403 || strings.Contains(r.Raw, "inuse") {
+		t.Fatalf("bob deleting the admin's runtime env: %d %s", r.Status, r.Raw)
 	}
 	for name, r := range map[string]lt.Response{
 		"detach": detach(),
@@ -146,5 +154,60 @@ func TestPodSecurity(t *testing.T) {
 		if c.says == "" && done["status"] != "succeeded" || c.says != "" && (done["status"] != "failed" || !strings.Contains(fmt.Sprint(done["error"]), c.says)) {
 			t.Errorf("%s level, service %s: %v", c.level, c.service, done)
 		}
+	}
+}
+
+// An environment made before namespaces were marked and reserved by
+// cluster identity (its namespace labelled the old way, reserved by runtime
+// env id, its applied objects listed nowhere) keeps working: a change marks
+// its namespace, and deleting it removes its objects (found by their labels),
+// leaves the namespace it may not have created, and frees the reservation.
+func TestEnvironmentFromBefore(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	const ns = "shop-env-old"
+	t.Cleanup(func() { _ = f.c.DeleteNamespace(ctx, ns, false) })
+	st := f.e.Deps.Store
+	old := &model.Environment{Record: model.Record{ID: model.NewID(model.KindEnvironment), Owner: "alice"}, ProjectID: f.projectID(t), ProjectKey: "shop",
+		Key: "old", Name: "old", Type: model.EnvTest, ClusterID: f.clusterID, ClusterUID: f.clusterID, Namespace: ns, State: model.EnvSuccess,
+		Globals: []model.KV{{Key: "replicas", Value: "1"}}, Services: []model.EnvService{{Name: "web", Variables: []model.Setting{{Key: "replicas", UseGlobal: true}}}}}
+	op := &model.Operation{Record: model.Record{ID: model.NewID(model.KindOperation)}, Kind: model.OpCreate, Deadline: time.Now()}
+	if err := st.CreateEnvironment(ctx, old, store.Start{Op: op}, func(*model.Project) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.EndOperation(ctx, old.ID, op.ID, func(_ *model.Environment, op *model.Operation) { op.State = model.OpSucceeded }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.UpdateEnvironment(ctx, old.ID, func(e *model.Environment) error { e.ClusterUID = ""; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{"s-env": "old", "s-product": "shop", "app.kubernetes.io/managed-by": "envhub"}
+	if err := f.c.EnsureNamespace(ctx, ns, labels); err != nil {
+		t.Fatal(err)
+	}
+	objs, err := cluster.Decode([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: from-before}\ndata: {a: b}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.c.ApplyObjects(ctx, ns, objs, labels); err != nil {
+		t.Fatal(err)
+	}
+	f.operation(t, f.e.Call(lt.Alice, "UpdateEnvironmentVariables", lt.Req{Query: pk(), Path: map[string]string{"envKey": "old"},
+		Body: map[string]any{"global_variables": []map[string]any{{"key": "replicas", "value": "2"}}}}), "succeeded", "apply 1 prune 0")
+	if got, _ := f.c.Namespace(ctx, ns); got.Labels[cluster.MarkEnvironment] != old.ID {
+		t.Fatalf("namespace not marked: %v", got.Labels)
+	}
+	if done := f.del(t, "old", true); done["status"] != "succeeded" || fmt.Sprint(done["steps"]) != "[begin delete-objects sweep (1) release-namespace remove]" {
+		t.Fatalf("delete ended %v", done)
+	}
+	if got := f.envhubObjects(t, ns, "old"); len(got) != 0 {
+		t.Fatalf("objects left: %v", got)
+	}
+	again := f.body("again", "web")
+	again["namespace"], again["adopt_namespace"] = ns, true
+	r := f.e.Call(lt.Admin, "CreateEnvironment", lt.Req{Query: pk(), Body: again})
+	lt.Success(t, r)
+	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
+		t.Fatalf("adopting the freed namespace ended %v", done)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/envhub/envhub/shared/deps"
@@ -21,6 +22,7 @@ import (
 type Store interface {
 	RunningOperations(ctx context.Context) ([]model.Operation, error)
 	EndOperation(ctx context.Context, envID, opID string, fn func(*model.Environment, *model.Operation)) error
+	ForgetIdempotency(ctx context.Context, op *model.Operation) error
 }
 
 var _ Store = (*store.Store)(nil)
@@ -99,13 +101,19 @@ func (h *Handler) verdict(ctx context.Context, op *model.Operation, now time.Tim
 	return "its execution is not running: it never started, or ended without recording the outcome", nil
 }
 
-// end fails op and frees its environment: failed, or unknown after a delete.
+// end fails op and frees its environment: failed, or unknown after a
+// delete. An operation that never began frees its Idempotency-Key too, so
+// its request retried starts afresh rather than answering with it.
 func (h *Handler) end(ctx context.Context, op *model.Operation, reason string) error {
-	return h.Store.EndOperation(ctx, op.EnvironmentID, op.ID, func(e *model.Environment, op *model.Operation) {
+	err := h.Store.EndOperation(ctx, op.EnvironmentID, op.ID, func(e *model.Environment, op *model.Operation) {
 		op.State, op.Error, op.Steps = model.OpFailed, reason, append(op.Steps, "ended by maintenance")
 		e.State, e.Reason = model.EnvFailed, reason
 		if op.Kind == model.OpDelete {
 			e.State = model.EnvUnknown
 		}
 	})
+	if err != nil || slices.Contains(op.Steps, "begin") {
+		return err
+	}
+	return h.Store.ForgetIdempotency(ctx, op)
 }

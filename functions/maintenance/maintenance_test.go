@@ -18,6 +18,10 @@ import (
 // busy records an environment on the local cluster whose create operation
 // runs (as far as the store knows), deadline after from now.
 func busy(t *testing.T, e *lt.Env, clusterID, key string, deadline time.Duration) (*model.Environment, *model.Operation) {
+	return busyWith(t, e, clusterID, key, deadline, nil)
+}
+
+func busyWith(t *testing.T, e *lt.Env, clusterID, key string, deadline time.Duration, idem *store.Idempotency) (*model.Environment, *model.Operation) {
 	t.Helper()
 	p, err := e.Deps.Store.ProjectByKey(t.Context(), "shop")
 	if err != nil {
@@ -26,7 +30,7 @@ func busy(t *testing.T, e *lt.Env, clusterID, key string, deadline time.Duration
 	env := &model.Environment{Record: model.Record{ID: model.NewID(model.KindEnvironment), Owner: "alice"}, ProjectID: p.ID, ProjectKey: "shop",
 		Key: key, Type: model.EnvTest, ClusterID: clusterID, ClusterUID: "uid", Namespace: "shop-env-" + key, State: model.EnvCreating}
 	op := &model.Operation{Record: model.Record{ID: model.NewID(model.KindOperation)}, Kind: model.OpCreate, Machine: "env-create", Deadline: time.Now().Add(deadline)}
-	if err := e.Deps.Store.CreateEnvironment(t.Context(), env, store.Start{Op: op}, func(*model.Project) error { return nil }); err != nil {
+	if err := e.Deps.Store.CreateEnvironment(t.Context(), env, store.Start{Op: op, Idempotency: idem}, func(*model.Project) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return env, op
@@ -45,9 +49,10 @@ func TestMaintenanceEndsStuckOperations(t *testing.T) {
 	wf.Definitions = map[string]string{"env-create": filepath.Join(filepath.Dir(samtemplate.Path()), "functions", "maintenance", "testdata", "stuck.asl.json")}
 	ctx := context.Background()
 
-	lost, lostOp := busy(t, e, clusterID, "lost", time.Hour)          // its execution never started
-	late, lateOp := busy(t, e, clusterID, "late", -time.Minute)       // running, past its deadline
-	healthy, healthyOp := busy(t, e, clusterID, "healthy", time.Hour) // running, in time
+	idem := &store.Idempotency{Caller: "alice", Key: "create-lost", Hash: "h"}
+	lost, lostOp := busyWith(t, e, clusterID, "lost", time.Hour, idem) // its execution never started
+	late, lateOp := busy(t, e, clusterID, "late", -time.Minute)        // running, past its deadline
+	healthy, healthyOp := busy(t, e, clusterID, "healthy", time.Hour)  // running, in time
 	for _, op := range []*model.Operation{lateOp, healthyOp} {
 		if err := wf.Start(ctx, "env-create", op.ID, []byte(`{}`)); err != nil {
 			t.Fatal(err)
@@ -80,6 +85,10 @@ func TestMaintenanceEndsStuckOperations(t *testing.T) {
 	// Two minutes on: the one whose execution never came ends too.
 	if ended := run(2 * time.Minute); len(ended) != 1 || !strings.Contains(ended[lostOp.ID], "not running") {
 		t.Fatalf("second run ended %v", ended)
+	}
+	// Its Idempotency-Key is free again: the request retried starts afresh.
+	if op, err := e.Deps.Store.Replayed(ctx, idem); err != nil || op != "" {
+		t.Fatalf("the key of an operation that never began answers %q, %v", op, err)
 	}
 	for _, env := range []*model.Environment{lost, late} {
 		got, err := e.Deps.Store.GetEnvironment(ctx, env.ID)

@@ -200,7 +200,7 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 		if req.Owner != nil {
 			e.Owner = *req.Owner
 		}
-		if req.PodSecurity != nil {
+		if req.PodSecurity != nil && *req.PodSecurity != e.PodSecurity { // resending the level it has changes nothing
 			if err := checkPodSecurity(caller, e.Runtime, *req.PodSecurity); err != nil {
 				return err
 			}

@@ -136,6 +136,10 @@ type Operation struct {
 	Input         string    `dynamodbav:"input"`   // what was asked, e.g. isDelete for a delete
 	IsDelete      bool      `dynamodbav:"is_delete,omitempty"`
 	Plan          PlanStats `dynamodbav:"plan"`
+	// The Idempotency-Key of the request that started it (scoped to its
+	// caller), so that ending it unstarted can free the key.
+	IdemCaller string `dynamodbav:"idem_caller,omitempty"`
+	IdemKey    string `dynamodbav:"idem_key,omitempty"`
 }
 
 // PlanStats sizes an operation's recorded plan and its progress.

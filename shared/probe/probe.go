@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/errs"
@@ -49,8 +51,14 @@ func (p Probes) Endpoint(ctx context.Context, env *model.RuntimeEnv) error {
 //
 // The endpoint is the caller's choice, so a failure's 400 says what kind of
 // failure it was in envhub's words and never quotes what the endpoint sent:
+// Timeout bounds one live check, all of its calls: requests that probe
+// answer API Gateway within its 29 s.
+const Timeout = 8 * time.Second
+
 // otherwise pointing an endpoint at an internal service would read it back.
 func (p Probes) Credential(ctx context.Context, env *model.RuntimeEnv, content map[string]string) error {
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
 	switch env.Runtime {
 	case model.QingCloud:
 		// The client's errors quote nothing the endpoint sent (see its callError).
@@ -96,7 +104,7 @@ func kubeErr(env *model.RuntimeEnv, err error, a answer) error {
 		return errs.Invalid("endpoint", "%s cannot be reached with this credential: no answer", ep)
 	case a.status/100 == 2 && errors.Is(err, errs.ErrForbidden):
 		// The access review answered, and it says no.
-		return errs.Invalid("content", "the credential may not create namespaces on %s, which every environment needs", ep)
+		return errs.Invalid("content", "the credential may not %s namespaces on %s, which every environment needs", strings.Join(cluster.NamespaceVerbs, ", "), ep)
 	case a.status/100 == 2:
 		return errs.Invalid("endpoint", "%s is not a Kubernetes apiserver: it answered HTTP status code %d, but not as one", ep, a.status)
 	case !a.kube:

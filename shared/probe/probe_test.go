@@ -117,7 +117,7 @@ func TestKubernetesFailuresDoNotEchoTheRemote(t *testing.T) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(201)
 			_, _ = w.Write([]byte(`{"kind":"SelfSubjectAccessReview","apiVersion":"authorization.k8s.io/v1","status":{"allowed":false,"reason":"` + marker + `"}}`))
-		}), field: "content", says: "may not create namespaces"},
+		}), field: "content", says: "may not create, get, patch, delete namespaces"},
 		{name: "may not create namespaces, odd user", override: func(w http.ResponseWriter, r *http.Request) bool {
 			if strings.HasSuffix(r.URL.Path, "/selfsubjectreviews") {
 				w.Header().Set("Content-Type", "application/json")
@@ -132,7 +132,7 @@ func TestKubernetesFailuresDoNotEchoTheRemote(t *testing.T) {
 				return true
 			}
 			return false
-		}, field: "content", says: "may not create namespaces"},
+		}, field: "content", says: "may not create, get, patch, delete namespaces"},
 		{name: "wrong CA", ca: func(*httptest.Server) string { return foreignCA },
 			field: "endpoint", says: "TLS not verified"},
 		{name: "nothing listening", endpoint: func(*httptest.Server) string { return closed.URL },

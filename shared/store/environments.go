@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 
@@ -161,10 +162,12 @@ func (s *Store) putEnvironment(ctx context.Context, t *txn, e, old *model.Enviro
 		return nil
 	}
 	t.release(s.table, envScope(e.ProjectID, e.Key))
+	// Environments from before cluster identities reserved by runtime env id.
+	ns := nsScope(cmp.Or(e.ClusterUID, e.ClusterID), e.Namespace)
 	if op != nil && op.Kind == model.OpDelete && !op.IsDelete {
-		t.retainNamespace(s.table, nsScope(e.ClusterUID, e.Namespace), e.ID)
+		t.retainNamespace(s.table, ns, e.ID)
 	} else {
-		t.release(s.table, nsScope(e.ClusterUID, e.Namespace))
+		t.release(s.table, ns)
 	}
 	t.bump(usesOf(e.ClusterID), -1)
 	t.add(types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: onCluster(e.ClusterID, e.ID)}}, nil)

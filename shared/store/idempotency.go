@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/envhub/envhub/shared/errs"
+	"github.com/envhub/envhub/shared/model"
 )
 
 // Idempotency is a request's Idempotency-Key, scoped to its caller, with a
@@ -105,12 +106,19 @@ func replayOr(opID string, err error) error {
 	return &Replay{OperationID: opID}
 }
 
-// ForgetIdempotency drops a key whose request started nothing (its
-// execution could not start), so retrying it starts afresh.
-func (s *Store) ForgetIdempotency(ctx context.Context, i *Idempotency) error {
-	if i == nil {
+// ForgetIdempotency drops the Idempotency-Key of an operation that never
+// started (its execution could not start), so retrying the request starts
+// afresh; a key since taken by another operation stays.
+func (s *Store) ForgetIdempotency(ctx context.Context, op *model.Operation) error {
+	if op.IdemKey == "" {
 		return nil
 	}
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: idemKey(i)})
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: idemKey(&Idempotency{Caller: op.IdemCaller, Key: op.IdemKey}),
+		ConditionExpression:       aws.String("id = :op"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":op": &types.AttributeValueMemberS{Value: op.ID}}})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return nil
+	}
 	return err
 }

@@ -49,6 +49,9 @@ func (s *Store) startOp(t *txn, e *model.Environment, st Start) error {
 	}
 	s.stamp(&op.Record)
 	op.EnvironmentID, op.State, op.Plan.Chunks = e.ID, model.OpRunning, len(st.Plan)
+	if i := st.Idempotency; i != nil {
+		op.IdemCaller, op.IdemKey = i.Caller, i.Key
+	}
 	op.Owner, op.Visibility = e.Owner, e.Visibility
 	it, err := item(model.KindOperation, op, &op.Record, op.Kind, op.EnvironmentID)
 	if err != nil {

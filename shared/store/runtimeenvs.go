@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"maps"
@@ -151,14 +152,18 @@ func (s *Store) GetRuntimeEnvs(ctx context.Context, ids []string) (map[string]mo
 }
 
 // DeleteRuntimeEnv marks a runtime env deleted after check approves it; it
-// is refused (409, naming them) while environments live on it.
+// is refused (409, naming them) while environments live on it. check runs
+// first: only who may delete the env learns what lives there.
 func (s *Store) DeleteRuntimeEnv(ctx context.Context, id string, check func(*model.RuntimeEnv) error) error {
-	names, err := s.EnvironmentsOn(ctx, id, 20)
+	e, err := s.GetRuntimeEnv(ctx, id)
 	if err != nil {
 		return err
 	}
-	if len(names) > 0 {
-		return s.inUse(ctx, id, "deleting it")
+	if err := check(e); err != nil {
+		return err
+	}
+	if names, err := s.EnvironmentsOn(ctx, id, 1); err != nil || len(names) > 0 {
+		return cmp.Or(err, s.inUse(ctx, id, "deleting it"))
 	}
 	_, err = s.mutateRuntimeEnv(ctx, id, func(e *model.RuntimeEnv, t *txn) error {
 		if err := check(e); err != nil {
