@@ -2,10 +2,12 @@ package envflow
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 
 	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/plan"
 	"github.com/envhub/envhub/shared/workflow"
@@ -22,18 +24,61 @@ func (t task) namespace(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// An environment from before namespaces were marked (no cluster identity
-	// recorded) holds its namespace already: it takes the mark, not ownership.
-	legacy := t.e.ClusterUID == ""
-	created, err := c.ClaimNamespace(ctx, t.e.Namespace, cluster.Claim{
-		Environment: t.e.ID, Labels: merge(t.labels(), cluster.PodSecurityLabels(env.PodSecurityLevel())), Adopt: t.e.AdoptNamespace || legacy,
+	// Only the create an admin asked to adopt may take an existing
+	// namespace; an environment from before namespaces were marked takes
+	// the one still labelled the old way for it.
+	adopt := t.e.AdoptNamespace && t.op.Kind == model.OpCreate
+	if t.e.ClusterUID == "" && !adopt {
+		if adopt, err = t.labelledTheOldWay(ctx, c); err != nil {
+			return err
+		}
+	}
+	_, err = c.ClaimNamespace(ctx, t.e.Namespace, cluster.Claim{
+		Environment: t.e.ID, Labels: merge(t.labels(), cluster.PodSecurityLabels(env.PodSecurityLevel())), Adopt: adopt,
 	})
 	if err != nil {
 		return err
 	}
-	return t.h.Store.Progress(ctx, t.e.ID, t.op.ID, "namespace", func(e *model.Environment, _ *model.Operation) {
-		e.OwnsNamespace = e.OwnsNamespace || created
-	})
+	return t.h.Store.Progress(ctx, t.e.ID, t.op.ID, "namespace", nil)
+}
+
+// labelledTheOldWay tells whether the namespace carries the labels envhub
+// gave namespaces before it marked them, for this environment.
+func (t task) labelledTheOldWay(ctx context.Context, c *cluster.Cluster) (bool, error) {
+	ns, err := c.Namespace(ctx, t.e.Namespace)
+	if errors.Is(err, errs.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for k, v := range t.labels() {
+		if ns.Labels[k] != v {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// ours reads whether the namespace is this environment's (marked for it,
+// or labelled the old way for one from before marks) and whether envhub
+// created it for it: only then may a delete empty it, or delete it.
+func (t task) ours(ctx context.Context, c *cluster.Cluster) (ours, created bool, err error) {
+	ns, err := c.Namespace(ctx, t.e.Namespace)
+	if errors.Is(err, errs.ErrNotFound) {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	if ns.Labels[cluster.MarkEnvironment] == t.e.ID {
+		return true, ns.Annotations[cluster.MarkCreatedBy] == t.e.ID, nil
+	}
+	if t.e.ClusterUID != "" || ns.Labels[cluster.MarkEnvironment] != "" {
+		return false, false, nil
+	}
+	old, err := t.labelledTheOldWay(ctx, c)
+	return old, false, err
 }
 
 func merge(a, b map[string]string) map[string]string {
@@ -67,6 +112,9 @@ func (t task) apply(ctx context.Context) (Cursor, error) {
 	}
 	until := time.Now().Add(t.h.Budget)
 	for i < len(items) && time.Now().Before(until) {
+		if err := t.fence(ctx); err != nil {
+			return Cursor{}, err
+		}
 		batch := items[i:min(i+applyBatch, len(items))]
 		var applies, prunes []model.Applied
 		for _, it := range batch {
@@ -75,6 +123,9 @@ func (t task) apply(ctx context.Context) (Cursor, error) {
 			} else {
 				applies = append(applies, it.Ref())
 			}
+		}
+		if err := c.Check(t.e.Namespace, plan.Objects(batch)); err != nil {
+			return Cursor{}, err // nothing the cluster would refuse is recorded as applied
 		}
 		if err := t.h.Store.RecordApplied(ctx, t.e.ID, applies); err != nil {
 			return Cursor{}, err

@@ -1,6 +1,7 @@
 package envflow
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,9 @@ func (t task) deleteObjects(ctx context.Context) (Cursor, error) {
 	until := time.Now().Add(t.h.Budget)
 	deleted := 0
 	for time.Now().Before(until) {
+		if err := t.fence(ctx); err != nil {
+			return Cursor{}, err
+		}
 		objs, _, err := t.h.Store.Applied(ctx, t.e.ID, "", deletePage)
 		if err != nil {
 			return Cursor{}, err
@@ -50,6 +54,10 @@ func (t task) sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	ours, _, err := t.ours(ctx, c)
+	if err != nil || !ours { // gone, or never claimed (its claim failed): nothing of ours to find there
+		return cmp.Or(err, t.h.Store.Progress(ctx, t.e.ID, t.op.ID, "sweep (not this environment's namespace)", nil))
+	}
 	n, err := c.Sweep(ctx, t.e.Namespace, t.selector())
 	if err != nil {
 		return err
@@ -64,7 +72,13 @@ func (t task) releaseNamespace(ctx context.Context) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t.e.OwnsNamespace {
+	ours, created, err := t.ours(ctx, c)
+	switch {
+	case err != nil:
+		return nil, err
+	case !ours:
+		return map[string]bool{"wait": false}, t.h.Store.Progress(ctx, t.e.ID, t.op.ID, "release-namespace (not this environment's)", nil)
+	case created:
 		if err := c.DeleteNamespace(ctx, t.e.Namespace, false); err != nil {
 			return nil, err
 		}
@@ -94,6 +108,9 @@ func (t task) retainNamespace(ctx context.Context) error {
 	c, err := t.cluster(ctx)
 	if err != nil {
 		return err
+	}
+	if ours, _, err := t.ours(ctx, c); err != nil || !ours {
+		return cmp.Or(err, t.h.Store.Progress(ctx, t.e.ID, t.op.ID, "retain-namespace (not this environment's)", nil))
 	}
 	if err := c.RetainNamespace(ctx, t.e.Namespace); ignoreNotFound(err) != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/envhub/envhub/shared/cluster"
@@ -78,9 +79,20 @@ func (h *Handler) Run(ctx context.Context, payload json.RawMessage) (any, error)
 	if err := json.Unmarshal(payload, &in); err != nil {
 		return nil, &workflow.TaskError{Type: workflow.ErrFailed, Message: "bad task input: " + err.Error()}
 	}
+	// Calls in flight when the budget runs out still end inside the
+	// function's timeout (120 s); a task cut here is retried from its cursor.
+	ctx, cancel := context.WithTimeout(ctx, h.Budget+TaskMargin)
+	defer cancel()
 	out, err := h.run(ctx, &in)
+	if err != nil && classify(err).(*workflow.TaskError).Type == workflow.ErrFailed && !known(err) {
+		slog.ErrorContext(ctx, "task failed", "task", in.Task, "operation", in.OperationID, "err", err)
+	}
 	return out, classify(err)
 }
+
+// TaskMargin is how long past its budget a task may still run: one
+// cluster call (cluster.Timeout) and its records.
+const TaskMargin = 45 * time.Second
 
 func (h *Handler) run(ctx context.Context, in *Input) (any, error) {
 	e, err := h.Store.GetEnvironment(ctx, in.EnvironmentID)
@@ -106,9 +118,11 @@ func (h *Handler) run(ctx context.Context, in *Input) (any, error) {
 		}
 		return nil, t.end(ctx, state, model.OpFailed, cause)
 	}
-	if op.State != model.OpRunning {
-		// Closed by maintenance (deadline, lost execution): stop here.
-		return nil, &workflow.TaskError{Type: workflow.ErrFailed, Message: fmt.Sprintf("operation %s has ended (%s): %s", op.ID, op.State, op.Error)}
+	if op.EnvironmentID != e.ID {
+		return nil, &workflow.TaskError{Type: workflow.ErrFailed, Message: fmt.Sprintf("operation %s is not of environment %s", op.ID, e.ID)}
+	}
+	if op.Halted() {
+		return nil, halted(op) // ended or ending by maintenance (deadline, lost execution): stop here
 	}
 	switch in.Task {
 	case "begin":
@@ -135,6 +149,10 @@ func (h *Handler) run(ctx context.Context, in *Input) (any, error) {
 	return nil, &workflow.TaskError{Type: workflow.ErrFailed, Message: "unknown task " + in.Task}
 }
 
+func halted(op *model.Operation) error {
+	return &workflow.TaskError{Type: workflow.ErrFailed, Message: fmt.Sprintf("operation %s has ended (%s): %s", op.ID, op.State, op.Error)}
+}
+
 // task is one invocation: its input and the records as it found them.
 type task struct {
 	h  *Handler
@@ -158,8 +176,24 @@ func (t task) selector() string {
 
 func (t task) expired() bool { return time.Now().After(t.op.Deadline) }
 
+// fence re-reads the operation before a round that changes the cluster:
+// once maintenance ends (or starts ending) it, no more rounds run.
+func (t task) fence(ctx context.Context) error {
+	op, err := t.h.Store.GetOperation(ctx, t.op.ID)
+	if err != nil {
+		return err
+	}
+	if op.Halted() {
+		return halted(op)
+	}
+	return nil
+}
+
 // end ends the operation and sets the environment's state.
 func (t task) end(ctx context.Context, envState, opState, cause string) error {
+	if !t.op.Stopping.IsZero() {
+		return nil // maintenance ends it, once no task can still be in flight
+	}
 	return t.h.Store.EndOperation(ctx, t.e.ID, t.op.ID, func(e *model.Environment, op *model.Operation) {
 		e.State, e.Reason = envState, cause
 		op.State, op.Error = opState, cause
@@ -167,9 +201,11 @@ func (t task) end(ctx context.Context, envState, opState, cause string) error {
 	})
 }
 
-// classify names errors for the definitions: unreachable clusters and
-// concurrent changes are retried (Transient); the rest fail the operation
-// with a message the user can act on (the apiserver's, for rejected objects).
+// classify names errors for the definitions: what did not answer (a
+// cluster, DynamoDB, KMS) and a task cut by its deadline are retried
+// (Transient); the rest fail the operation, with a message the user can act
+// on (the apiserver's, for rejected objects) or, for bugs, one that tells
+// nothing of envhub's insides (they are logged).
 func classify(err error) error {
 	if err == nil {
 		return nil
@@ -178,10 +214,17 @@ func classify(err error) error {
 	switch {
 	case errors.As(err, &te):
 		return err
-	case errors.Is(err, errs.ErrUnavailable):
+	case errors.Is(err, errs.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return &workflow.TaskError{Type: workflow.ErrTransient, Message: err.Error()}
-	case errors.Is(err, errs.ErrInvalid), errors.Is(err, errs.ErrNotFound), errors.Is(err, errs.ErrForbidden), errors.Is(err, errs.ErrConflict):
+	case known(err):
 		return &workflow.TaskError{Type: workflow.ErrFailed, Message: err.Error()}
 	}
-	return &workflow.TaskError{Type: workflow.ErrTransient, Message: fmt.Sprintf("%v", err)}
+	return &workflow.TaskError{Type: workflow.ErrFailed, Message: "internal error (logged)"}
+}
+
+// known tells errors of envhub's kinds, which speak to the user.
+func known(err error) bool {
+	var te *workflow.TaskError
+	return errors.As(err, &te) || errors.Is(err, errs.ErrInvalid) || errors.Is(err, errs.ErrNotFound) ||
+		errors.Is(err, errs.ErrForbidden) || errors.Is(err, errs.ErrConflict) || errors.Is(err, errs.ErrMismatch)
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/smithy-go"
+	"github.com/envhub/envhub/shared/awserr"
 	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/workflow"
@@ -27,13 +29,19 @@ func TestClassify(t *testing.T) {
 		{errs.Invalid("manifest", "selector does not match"), workflow.ErrFailed},
 		{errs.NotFound("environment", "dev"), workflow.ErrFailed},
 		{errs.Forbidden("no"), workflow.ErrFailed},
-		{fmt.Errorf("transact write: %w", errors.New("throttled")), workflow.ErrTransient},
+		{fmt.Errorf("transact write: %w", awserr.Classify("DynamoDB", &smithy.GenericAPIError{Code: "ThrottlingException"})), workflow.ErrTransient},
+		{fmt.Errorf("apply: %w", context.DeadlineExceeded), workflow.ErrTransient},
+		{errors.New("ValidationException: duplicate keys"), workflow.ErrFailed}, // a bug: failed, and logged, not retried for minutes
 		{&workflow.TaskError{Type: "Custom", Message: "m"}, "Custom"},
 	} {
 		var te *workflow.TaskError
 		if !errors.As(classify(c.err), &te) || te.Type != c.want {
 			t.Errorf("%v -> %v, want %s", c.err, classify(c.err), c.want)
 		}
+	}
+	var te *workflow.TaskError
+	if errors.As(classify(errors.New("secret inside")), &te) && strings.Contains(te.Message, "secret") {
+		t.Error("a bug's error reached the operation record")
 	}
 	if classify(nil) != nil {
 		t.Error("nil classified")

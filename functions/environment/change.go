@@ -24,6 +24,10 @@ func (h *Handler) update(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		idem, answered, err := h.replay(w, r, caller, req)
+		if err != nil || answered {
+			return err
+		}
 		if req.Name != nil {
 			if k.envType != model.EnvProduction {
 				return errs.Invalid("env_name", "is only for production environments")
@@ -71,7 +75,7 @@ func (h *Handler) update(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		opID, err := h.begin(r, caller, change{kind: model.OpUpdate, machine: UpdateMachine, plan: p, body: req,
+		opID, err := h.begin(r, change{kind: model.OpUpdate, machine: UpdateMachine, plan: p, idem: idem,
 			input: "registry_id=" + *req.RegistryID}, func(st store.Start) error {
 			return h.Store.StartOperation(r.Context(), e.ID, st, desired(e, caller, set))
 		})
@@ -105,12 +109,16 @@ func (h *Handler) delete(k kind) api.HandlerFunc {
 				return errs.Invalid("isDelete", "must be true or false")
 			}
 		}
+		idem, answered, err := h.replay(w, r, caller, isDelete)
+		if err != nil || answered {
+			return err
+		}
 		e, err := h.changeable(r, k, caller, q)
 		if err != nil {
 			return err
 		}
-		opID, err := h.begin(r, caller, change{kind: model.OpDelete, machine: DeleteMachine, isDelete: isDelete,
-			input: "isDelete=" + strconv.FormatBool(isDelete), body: q.Strings("isDelete")}, func(st store.Start) error {
+		opID, err := h.begin(r, change{kind: model.OpDelete, machine: DeleteMachine, isDelete: isDelete,
+			input: "isDelete=" + strconv.FormatBool(isDelete), idem: idem}, func(st store.Start) error {
 			return h.Store.StartOperation(r.Context(), e.ID, st, func(e *model.Environment) error {
 				e.State, e.UpdateBy = model.EnvDeleting, caller.Subject
 				return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/envhub/envhub/shared/api"
@@ -45,6 +46,10 @@ func (h *Handler) create(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		idem, answered, err := h.replay(w, r, caller, req)
+		if err != nil || answered {
+			return err
+		}
 		p, err := h.project(r.Context(), caller, q)
 		if err != nil {
 			return err
@@ -64,8 +69,17 @@ func (h *Handler) create(k kind) api.HandlerFunc {
 		if err := h.namespaceFree(r.Context(), e); err != nil {
 			return err
 		}
-		all := plan.Build(e, out, nil, func(string) bool { return true })
-		opID, err := h.begin(r, caller, change{kind: model.OpCreate, machine: CreateMachine, plan: &all, body: req},
+		all, err := plan.Build(e, out, nil, func(string) bool { return true })
+		if err != nil {
+			return err
+		}
+		if err := h.checkObjects(r.Context(), e, &all); err != nil {
+			return err
+		}
+		if err := plan.SealConfigs(r.Context(), h.Sealer, e); err != nil {
+			return err
+		}
+		opID, err := h.begin(r, change{kind: model.OpCreate, machine: CreateMachine, plan: &all, idem: idem},
 			func(st store.Start) error {
 				return h.Store.CreateEnvironment(r.Context(), e, st, func(p *model.Project) error {
 					if p.Status != model.StatusActive {
@@ -102,9 +116,9 @@ func (h *Handler) namespaceFree(ctx context.Context, e *model.Environment) error
 	case !exists || e.AdoptNamespace:
 		return nil
 	case retained:
-		return errs.Conflict("namespace %s was kept when environment %s was deleted: an admin may adopt it (adopt_namespace)", e.Namespace, owner)
+		return errs.Conflict("namespace %s was kept when its environment was deleted: an admin may adopt it (adopt_namespace)", e.Namespace)
 	case owner != "":
-		return errs.Conflict("namespace %s belongs to environment %s", e.Namespace, owner)
+		return errs.Conflict("namespace %s belongs to another environment", e.Namespace)
 	}
 	return errs.Conflict("namespace %s already exists and envhub did not create it: an admin may adopt it (adopt_namespace)", e.Namespace)
 }
@@ -126,8 +140,8 @@ func (h *Handler) newEnvironment(r *http.Request, k kind, caller auth.Identity, 
 	if err := model.CheckKey("namespace", req.Namespace, 63); err != nil {
 		return nil, err
 	}
-	if req.Namespace == "default" || strings.HasPrefix(req.Namespace, "kube-") {
-		return nil, errs.Invalid("namespace", "%s is a system namespace: environments get their own", req.Namespace)
+	if err := checkNamespace(caller, p, req.Namespace); err != nil {
+		return nil, err
 	}
 	if req.AdoptNamespace && !caller.Admin {
 		return nil, errs.Forbidden("adopt_namespace: only an admin may adopt an existing namespace")
@@ -215,4 +229,32 @@ func credentialErr(runtimeEnvID string, err error) error {
 		return errs.Conflict("cluster_id: the credential of runtime env %s may not read namespaces: %v", runtimeEnvID, err)
 	}
 	return err
+}
+
+// systemNamespaces are where clusters' own components live (or will, once
+// installed): no tenant may take one before its operator does.
+var systemNamespaces = []string{"default", "kube-*", "istio-*", "cert-manager", "ingress-nginx", "monitoring", "argocd", "flux-system",
+	"gatekeeper-system", "kyverno", "calico-system", "tigera-operator", "metallb-system", "local-path-storage", "knative-*",
+	"tekton-*", "linkerd*", "openshift*", "envhub*"}
+
+// checkNamespace: a user's environments live in namespaces named after
+// their project (<projectKey>-...), so no tenant squats a name another
+// project or a cluster component will need; admins may name any but the
+// system ones Kubernetes itself uses.
+func checkNamespace(caller auth.Identity, p *model.Project, ns string) error {
+	if ns == "default" || strings.HasPrefix(ns, "kube-") {
+		return errs.Invalid("namespace", "%s is a system namespace: environments get their own", ns)
+	}
+	if caller.Admin {
+		return nil
+	}
+	for _, pattern := range systemNamespaces {
+		if ok, _ := path.Match(pattern, ns); ok {
+			return errs.Invalid("namespace", "%s is reserved for cluster components: only an admin may use it", ns)
+		}
+	}
+	if !strings.HasPrefix(ns, p.Key+"-") {
+		return errs.Invalid("namespace", "must start with the project key and a dash (%s-)", p.Key)
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package environment_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	lt "github.com/envhub/envhub/infra/local/localtest"
 	"github.com/envhub/envhub/shared/cluster"
-	"github.com/envhub/envhub/shared/errs"
 )
 
 // broken renders a ConfigMap and a Deployment whose selector does not match
@@ -33,7 +31,7 @@ func TestFailedCreateLeavesNothingBehind(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	lt.Success(t, f.e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": "broken", "variables": vars, "yaml": broken}}))
-	const ns = "team-adopted"
+	const ns = "shop-adopted"
 	if _, err := f.c.Typed.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"team": "a"}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +47,8 @@ func TestFailedCreateLeavesNothingBehind(t *testing.T) {
 		t.Fatalf("failed create ended %v", done)
 	}
 	e := f.record(t, "bad")
-	if e.State != "failed" || !strings.Contains(e.Reason, "selector") || e.OwnsNamespace {
-		t.Fatalf("failed env: %s %q owns namespace %v", e.State, e.Reason, e.OwnsNamespace)
+	if e.State != "failed" || !strings.Contains(e.Reason, "selector") {
+		t.Fatalf("failed env: %s %q", e.State, e.Reason)
 	}
 	if got := f.applied(t, e.ID); fmt.Sprint(got) != "[ConfigMap/broken-config ConfigMap/settings Deployment/broken]" {
 		t.Fatalf("applied set after a failed create: %v", got)
@@ -103,20 +101,19 @@ func TestDeleteKeepsServicesRunning(t *testing.T) {
 	// The key is free again, the namespace is not.
 	again := f.body("kept", "web")
 	again["namespace"] = ns
-	lt.Failed(t, f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: again}), 409, "kept when environment")
+	lt.Failed(t, f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: again}), 409, "kept when its environment")
 	r := f.e.Call(lt.Admin, "CreateEnvironment", lt.Req{Query: pk(), Body: with(again, "adopt_namespace", true)})
 	lt.Success(t, r)
 	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
 		t.Fatalf("adopting create ended %v", done)
 	}
-	if e2 := f.record(t, "kept"); !e2.OwnsNamespace {
-		t.Fatal("a namespace envhub once created is still its own after adoption")
-	}
-	if done := f.del(t, "kept", true); done["status"] != "succeeded" {
+	// Adopted, it is not the new environment's to delete: isDelete=true
+	// empties it of the environment's objects and unmarks it.
+	if done := f.del(t, "kept", true); done["status"] != "succeeded" || fmt.Sprint(done["steps"]) != "[begin delete-objects sweep (0) release-namespace remove]" {
 		t.Fatalf("delete ended %v", done)
 	}
-	if _, err := f.c.Namespace(ctx, ns); !errors.Is(err, errs.ErrNotFound) {
-		t.Fatalf("namespace after isDelete=true: %v", err)
+	if got, err := f.c.Namespace(ctx, ns); err != nil || got.Labels[cluster.MarkEnvironment] != "" || len(f.envhubObjects(t, ns, "kept")) != 0 {
+		t.Fatalf("namespace after isDelete=true: %v %v", got, err)
 	}
 }
 

@@ -87,6 +87,11 @@ func (f fixture) waitAs(t *testing.T, u lt.User, op string) map[string]any {
 
 func (f fixture) create(t *testing.T, body map[string]any) string {
 	t.Helper()
+	ns, _ := body["namespace"].(string)
+	if ns == "" {
+		ns = "shop-env-" + fmt.Sprint(body["env_key"])
+	}
+	t.Cleanup(func() { _ = f.c.DeleteNamespace(context.Background(), ns, false) }) // whatever the test left
 	r := f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: body})
 	lt.Success(t, r)
 	return r.Body["operation_id"].(string)
@@ -179,8 +184,8 @@ func TestCreateAndDelete(t *testing.T) {
 	// apiserver enforce the runtime env's Pod Security level (baseline).
 	ns, err := f.c.Namespace(ctx, "shop-env-dev")
 	env := f.record(t, "dev")
-	if err != nil || ns.Labels[cluster.MarkEnvironment] != env.ID || ns.Labels["pod-security.kubernetes.io/enforce"] != "baseline" || !env.OwnsNamespace {
-		t.Fatalf("namespace %v (%v), owned %v", ns.Labels, err, env.OwnsNamespace)
+	if err != nil || ns.Labels[cluster.MarkEnvironment] != env.ID || ns.Labels["pod-security.kubernetes.io/enforce"] != "baseline" || ns.Annotations[cluster.MarkCreatedBy] != env.ID {
+		t.Fatalf("namespace %v %v (%v)", ns.Labels, ns.Annotations, err)
 	}
 	if got := f.applied(t, env.ID); fmt.Sprint(got) != "[ConfigMap/settings Deployment/api Deployment/web Deployment/worker]" {
 		t.Fatalf("applied set %v", got)

@@ -170,9 +170,11 @@ func TestEndedOperationTouchesNothing(t *testing.T) {
 	t.Cleanup(func() { _ = f.c.DeleteNamespace(context.Background(), "shop-env-lost", false) })
 	op := f.create(t, f.body("lost", "web", "api"))
 	_ = f.e.Deps.Workflow.Stop(context.Background(), environment.CreateMachine, op, "killed by the test")
-	h := &maintenance.Handler{Store: f.e.Deps.Store, Workflow: f.e.Deps.Workflow, StartGrace: time.Minute, Now: func() time.Time { return time.Now().Add(2 * time.Minute) }}
-	if rep, err := h.Run(context.Background()); err != nil || len(rep.Ended) != 1 {
-		t.Fatalf("maintenance %+v %v", rep, err)
+	for _, at := range []time.Duration{2 * time.Minute, 5 * time.Minute} { // halted, then ended
+		h := &maintenance.Handler{Store: f.e.Deps.Store, Workflow: f.e.Deps.Workflow, StartGrace: time.Minute, Drain: maintenance.Drain, Now: func() time.Time { return time.Now().Add(at) }}
+		if rep, err := h.Run(context.Background()); err != nil || len(rep.Stopping)+len(rep.Ended) != 1 {
+			t.Fatalf("maintenance %+v %v", rep, err)
+		}
 	}
 	done := f.wait(t, op)
 	if done["status"] != "failed" || !strings.Contains(fmt.Sprint(done["error"]), "not running") {
@@ -189,5 +191,40 @@ func TestEndedOperationTouchesNothing(t *testing.T) {
 	}
 	if done := f.del(t, "lost", true); done["status"] != "succeeded" {
 		t.Fatalf("delete of the freed environment ended %v", done)
+	}
+}
+
+// A task already running when maintenance halts its operation stops at
+// its next round: no more objects are recorded or applied once it has.
+func TestHaltStopsApplyMidway(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	const ns = "shop-env-halt"
+	t.Cleanup(func() { _ = f.c.DeleteNamespace(ctx, ns, false) })
+	items := "[" + strings.TrimSuffix(strings.Repeat("0,", 3000), ",") + "]"
+	lt.Success(t, f.e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": "many", "yaml": many,
+		"variables": []map[string]any{{"key": "items", "type": "yaml", "value": "[0]"}, {"key": "version", "type": "string", "value": "0"}}}}))
+	op := f.create(t, map[string]any{"env_key": "halt", "cluster_id": f.clusterID,
+		"services": []map[string]any{{"service_name": "many", "variable_kvs": []map[string]any{{"key": "items", "value": items}}}}})
+	e := f.record(t, "halt")
+	for deadline := time.Now().Add(time.Minute); len(f.applied(t, e.ID)) == 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := f.e.Deps.Store.Halt(ctx, e.ID, op, "halted by the test"); err != nil {
+		t.Fatal(err)
+	}
+	at := len(f.applied(t, e.ID))
+	time.Sleep(3 * time.Second) // the task notices at its next round
+	after := len(f.applied(t, e.ID))
+	time.Sleep(2 * time.Second)
+	if later := len(f.applied(t, e.ID)); later != after || after > at+2*64 || after >= 3000 {
+		t.Fatalf("applied set: %d when halted, %d then, %d later (of 3000)", at, after, later)
+	}
+	cms, err := f.c.Typed.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{LabelSelector: "s-service=many"})
+	if err != nil || len(cms.Items) > after {
+		t.Fatalf("%d ConfigMaps applied past %d recorded: %v", len(cms.Items), after, err)
+	}
+	if got := f.record(t, "halt"); got.OperationID != op {
+		t.Fatal("the environment was freed before maintenance ended the operation")
 	}
 }

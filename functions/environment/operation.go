@@ -28,7 +28,7 @@ type change struct {
 	input    string     // what was asked, for the operation record
 	isDelete bool       // deletes: also delete the namespace and what runs there
 	plan     *plan.Plan // what it applies and prunes; nil for deletes
-	body     any        // the decoded request body, part of the Idempotency-Key's hash
+	idem     *store.Idempotency
 }
 
 // started is the body of a request that started an operation.
@@ -40,12 +40,9 @@ type started struct {
 // begin records the operation through record (a store transaction that
 // also records the desired state) and starts its execution. A replayed
 // Idempotency-Key answers with the operation its first request started.
-func (h *Handler) begin(r *http.Request, caller auth.Identity, ch change, record func(store.Start) error) (string, error) {
+func (h *Handler) begin(r *http.Request, ch change, record func(store.Start) error) (string, error) {
 	ctx := r.Context()
-	idem, err := idempotency(r, caller, ch.body)
-	if err != nil {
-		return "", err
-	}
+	var err error
 	op := &model.Operation{Record: model.Record{ID: model.NewID(model.KindOperation)}, Kind: ch.kind, Machine: ch.machine,
 		Input: ch.input, IsDelete: ch.isDelete, Deadline: time.Now().UTC().Add(h.Deadline)}
 	var chunks [][]byte
@@ -55,22 +52,67 @@ func (h *Handler) begin(r *http.Request, caller auth.Identity, ch change, record
 			return "", err
 		}
 	}
-	err = record(store.Start{Op: op, Plan: chunks, Idempotency: idem})
+	err = record(store.Start{Op: op, Plan: chunks, Idempotency: ch.idem})
 	var replay *store.Replay
-	if errors.As(err, &replay) {
-		return replay.OperationID, nil
+	if errors.As(err, &replay) { // the same request, at the same time
+		return replay.OperationID, h.resume(ctx, replay.OperationID)
 	}
 	if err != nil {
 		return "", err
 	}
-	input, _ := json.Marshal(map[string]any{"environment_id": op.EnvironmentID, "operation_id": op.ID, "is_delete": ch.isDelete,
-		"cursor": map[string]any{"offset": 0, "done": false}})
-	if err := h.Workflow.Start(ctx, ch.machine, op.ID, input); err != nil {
+	if err := h.Workflow.Start(ctx, ch.machine, op.ID, executionInput(op)); err != nil {
+		if running, rerr := h.Workflow.Running(ctx, ch.machine, op.ID); rerr == nil && running {
+			return op.ID, nil // the answer was lost, not the start
+		}
 		slog.ErrorContext(ctx, "execution did not start", "operation", op.ID, "machine", ch.machine, "err", err)
 		h.abandon(ctx, op)
 		return "", fmt.Errorf("%w: operation %s could not start (the state machine service did not take it): retry later", errs.ErrUnavailable, op.ID)
 	}
 	return op.ID, nil
+}
+
+// executionInput is an operation's execution input: the same every time,
+// so a start is idempotent by the execution's name.
+func executionInput(op *model.Operation) []byte {
+	input, _ := json.Marshal(map[string]any{"environment_id": op.EnvironmentID, "operation_id": op.ID, "is_delete": op.IsDelete,
+		"cursor": map[string]any{"offset": 0, "done": false}})
+	return input
+}
+
+// replay answers a request made before with the same Idempotency-Key (and
+// the same body: else 422) with the operation the first one started, before
+// anything else is checked or rendered; answered tells it did. It returns
+// the key for a new request.
+func (h *Handler) replay(w http.ResponseWriter, r *http.Request, caller auth.Identity, body any) (idem *store.Idempotency, answered bool, err error) {
+	if idem, err = idempotency(r, caller, body); err != nil || idem == nil {
+		return idem, false, err
+	}
+	opID, err := h.Store.Replayed(r.Context(), idem)
+	if err != nil || opID == "" {
+		return idem, false, err
+	}
+	if err := h.resume(r.Context(), opID); err != nil {
+		return idem, false, err
+	}
+	api.WriteJSON(w, started{"success", opID})
+	return idem, true, nil
+}
+
+// resume starts the execution of a running operation that has none: the
+// request that recorded it went away before starting it (starts are
+// idempotent by name, so a start in flight is no harm).
+func (h *Handler) resume(ctx context.Context, opID string) error {
+	op, err := h.Store.GetOperation(ctx, opID)
+	if err != nil || op.Halted() {
+		return err
+	}
+	if running, err := h.Workflow.Running(ctx, op.Machine, op.ID); err != nil || running {
+		return err
+	}
+	if err := h.Workflow.Start(ctx, op.Machine, op.ID, executionInput(op)); err != nil {
+		return fmt.Errorf("%w: operation %s could not start: retry later", errs.ErrUnavailable, op.ID)
+	}
+	return nil
 }
 
 // abandon ends an operation whose execution never started, so the request
@@ -134,8 +176,24 @@ func (h *Handler) replan(ctx context.Context, e, next *model.Environment, touche
 	if e.State == model.EnvFailed || e.State == model.EnvUnknown {
 		touched = func(string) bool { return true }
 	}
-	p := plan.Build(next, out, applied, touched)
-	return &p, nil
+	p, err := plan.Build(next, out, applied, touched)
+	if err != nil {
+		return nil, err
+	}
+	return &p, h.checkObjects(ctx, next, &p)
+}
+
+// checkObjects refuses (400, naming each), before anything is recorded,
+// objects the cluster could not take into the environment's namespace:
+// kinds it does not serve, cluster-scoped ones a template slipped in.
+func (h *Handler) checkObjects(ctx context.Context, e *model.Environment, p *plan.Plan) error {
+	ctx, cancel := context.WithTimeout(ctx, RequestTimeout)
+	defer cancel()
+	c, err := h.Connector.Connect(ctx, e.ClusterID)
+	if err != nil {
+		return err
+	}
+	return c.Check(e.Namespace, plan.Objects(p.Items))
 }
 
 // desired is the change of a StartOperation: e must be as the request

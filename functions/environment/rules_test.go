@@ -33,6 +33,8 @@ func TestCreateRules(t *testing.T) {
 		"bad namespace":     {lt.Alice, pk(), with("namespace", "Bad_NS"), 400, "namespace"},
 		"system namespace":  {lt.Alice, pk(), with("namespace", "kube-system"), 400, "system namespace"},
 		"default namespace": {lt.Alice, pk(), with("namespace", "default"), 400, "system namespace"},
+		"component's":       {lt.Alice, pk(), with("namespace", "istio-system"), 400, "cluster components"},
+		"other project's":   {lt.Alice, pk(), with("namespace", "bobs-env-qa"), 400, "shop-"},
 		"unknown service":   {lt.Alice, pk(), f.body("qa", "nope"), 400, "nope"},
 		"service twice":     {lt.Alice, pk(), f.body("qa", "web", "web"), 400, "twice"},
 		"bad config type":   {lt.Alice, pk(), with("env_configs", []map[string]any{{"common_env_cfg_type": "Route", "yaml_data": "a: b"}}), 400, "common_env_cfg_type"},
@@ -79,6 +81,10 @@ func TestIdempotencyAndProduction(t *testing.T) {
 	if done := f.wait(t, first.Body["operation_id"].(string)); done["status"] != "succeeded" {
 		t.Fatalf("production create ended %v", done)
 	}
+	// Also once the namespace exists, the same request answers the same.
+	if later := call(); later.Status != 200 || later.Body["operation_id"] != first.Body["operation_id"] {
+		t.Fatalf("replay after the create ran: %s", later.Raw)
+	}
 	if r := f.e.Call(lt.Alice, "ListEnvironments", lt.Req{Query: pk()}); len(r.List) != 0 {
 		t.Fatalf("production env in the test list: %s", r.Raw)
 	}
@@ -118,20 +124,22 @@ func TestNamespaceBelongsToOneEnvironment(t *testing.T) {
 	lt.Success(t, f.e.Call(lt.Bob, "CreateProject", lt.Req{Body: map[string]any{"project_key": "bobs"}}))
 	lt.Success(t, f.e.Call(lt.Bob, "CreateServiceTemplate", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: map[string]any{"service_name": "web", "yaml": deployment, "variables": vars}}))
 	body := f.body("one", "web")
-	body["namespace"] = "shared-ns"
+	body["namespace"] = "shop-shared"
 	aliceOp := f.create(t, body)
 	if done := f.wait(t, aliceOp); done["status"] != "succeeded" {
 		t.Fatalf("create ended %v", done)
 	}
 	bobs := f.body("two", "web")
-	bobs["namespace"] = "shared-ns"
-	lt.Failed(t, f.e.Call(lt.Bob, "CreateEnvironment", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: bobs}), 409, "shared-ns")
+	bobs["namespace"] = "shop-shared"
+	// Bob's project may not even name it; an admin may, but it is taken.
+	lt.Failed(t, f.e.Call(lt.Bob, "CreateEnvironment", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: bobs}), 400, "bobs-")
+	lt.Failed(t, f.e.Call(lt.Admin, "CreateEnvironment", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: bobs}), 409, "shop-shared")
 	r := f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"true"}}, Path: map[string]string{"envKey": "one"}})
 	lt.Success(t, r)
 	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
 		t.Fatalf("delete ended %v", done)
 	}
-	r = f.e.Call(lt.Bob, "CreateEnvironment", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: bobs})
+	r = f.e.Call(lt.Admin, "CreateEnvironment", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: bobs})
 	lt.Success(t, r)
 	if done := f.waitAs(t, lt.Bob, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
 		t.Fatalf("create in the freed namespace ended %v", done)
@@ -148,7 +156,7 @@ func TestNamespaceBelongsToOneEnvironment(t *testing.T) {
 	}
 	lt.Success(t, f.e.Call(lt.Alice, "UpdateProject", lt.Req{Query: pk(), Body: map[string]any{"visibility": "private"}}))
 	lt.Failed(t, f.e.Call(lt.Bob, "GetOperation", opPath(aliceOp)), 404, aliceOp)
-	_ = f.c.DeleteNamespace(t.Context(), "shared-ns", false)
+	_ = f.c.DeleteNamespace(t.Context(), "shop-shared", false)
 }
 
 // The environment list is not paged unless asked: a project's 105

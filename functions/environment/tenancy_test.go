@@ -2,15 +2,19 @@ package environment_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	lt "github.com/envhub/envhub/infra/local/localtest"
 	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/store"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // A cluster keeps its credential while environments live on it: detaching
@@ -18,6 +22,7 @@ import (
 // or delete. The 409 names them.
 func TestClusterInUseKeepsItsCredential(t *testing.T) {
 	f := setup(t)
+	t.Cleanup(func() { _ = f.c.DeleteNamespace(context.Background(), "shop-env-inuse", false) })
 	env, err := f.e.Deps.Store.GetRuntimeEnv(t.Context(), f.clusterID)
 	if err != nil {
 		t.Fatal(err)
@@ -83,16 +88,16 @@ func TestAccessCheckedOnEveryChange(t *testing.T) {
 // to two environments, even to an admin adopting it.
 func TestClusterRegisteredTwice(t *testing.T) {
 	f := setup(t)
-	t.Cleanup(func() { _ = f.c.DeleteNamespace(context.Background(), "twice", false) })
+	t.Cleanup(func() { _ = f.c.DeleteNamespace(context.Background(), "shop-twice", false) })
 	again, _ := f.e.LocalRuntimeEnv(t, "name", "local-again")
 	body := f.body("first", "web")
-	body["namespace"] = "twice"
+	body["namespace"] = "shop-twice"
 	if done := f.wait(t, f.create(t, body)); done["status"] != "succeeded" {
 		t.Fatalf("create ended %v", done)
 	}
 	second := f.body("second", "web")
-	second["namespace"], second["cluster_id"] = "twice", again
-	lt.Failed(t, f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: second}), 409, "belongs to environment")
+	second["namespace"], second["cluster_id"] = "shop-twice", again
+	lt.Failed(t, f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: second}), 409, "belongs to another environment")
 	lt.Failed(t, f.e.Call(lt.Admin, "CreateEnvironment", lt.Req{Query: pk(), Body: with(second, "adopt_namespace", true)}), 409, "reserved by another environment")
 	if r := f.e.Call(lt.Alice, "GetEnvironment", lt.Req{Query: pk(), Path: map[string]string{"envKey": "second"}}); r.Status != 404 {
 		t.Fatalf("a refused create left an environment: %s", r.Raw)
@@ -134,6 +139,12 @@ func TestPodSecurity(t *testing.T) {
 	if r := setLevel(lt.Admin, "lax"); r.Status != 400 || !strings.Contains(r.Raw, "pod_security") {
 		t.Errorf("unknown level: %d %s", r.Status, r.Raw)
 	}
+	// An admin gave alice a privileged env: sharing it is an admin's call too.
+	given := f.e.RuntimeEnv(t, lt.Admin, "owner", "alice", "pod_security", "privileged")
+	if r := f.e.Call(lt.Alice, "ModifyRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": given}, Body: map[string]any{"visibility": "public"}}); r.Status != 403 || !strings.Contains(r.Raw, "privileged") {
+		t.Errorf("sharing a privileged env: %d %s", r.Status, r.Raw)
+	}
+	lt.OK(t, f.e.Call(lt.Alice, "ModifyRuntimeEnv", lt.Req{Path: map[string]string{"runtime_env_id": given}, Body: map[string]any{"pod_security": "privileged", "name": "mine"}}))
 	for i, c := range []struct {
 		level, service, says string
 	}{
@@ -209,5 +220,34 @@ func TestEnvironmentFromBefore(t *testing.T) {
 	lt.Success(t, r)
 	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
 		t.Fatalf("adopting the freed namespace ended %v", done)
+	}
+}
+
+// A Secret env config is stored only sealed: no item of the table holds its
+// value in clear (the environment, the operation's plan), while the cluster
+// gets it and later changes re-render it.
+func TestSecretConfigsSealed(t *testing.T) {
+	f := setup(t)
+	const marker = "very-secret-value"
+	body := f.body("sealed", "web")
+	body["env_configs"] = []map[string]any{{"common_env_cfg_type": "Secret", "yaml_data": "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: " + marker + "}\n"}}
+	if done := f.wait(t, f.create(t, body)); done["status"] != "succeeded" {
+		t.Fatalf("create ended %v", done)
+	}
+	f.operation(t, f.e.Call(lt.Alice, "UpdateEnvironmentVariables", lt.Req{Query: pk(), Path: map[string]string{"envKey": "sealed"},
+		Body: map[string]any{"global_variables": []map[string]any{{"key": "replicas", "value": "1"}}}}), "succeeded", "apply 1 prune 0")
+	s, err := f.c.Typed.CoreV1().Secrets("shop-env-sealed").Get(t.Context(), "db", metav1.GetOptions{})
+	if err != nil || string(s.Data["password"]) != marker {
+		t.Fatalf("the cluster's Secret: %v %v", s, err)
+	}
+	table := f.e.Deps.Store.Table()
+	out, err := f.e.Deps.DB.Scan(t.Context(), &dynamodb.ScanInput{TableName: &table})
+	if err != nil || len(out.Items) == 0 || out.LastEvaluatedKey != nil {
+		t.Fatalf("scan: %d items, %v", len(out.Items), err)
+	}
+	for _, it := range out.Items {
+		if raw, _ := json.Marshal(it); strings.Contains(string(raw), marker) || strings.Contains(string(raw), base64.StdEncoding.EncodeToString([]byte(marker))) {
+			t.Fatalf("an item holds the secret in clear: %s", raw)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package environment_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -44,7 +45,7 @@ func (f fixture) operation(t *testing.T, r lt.Response, status, plan string) map
 func TestRegistryChangeReapplies(t *testing.T) {
 	f := setup(t)
 	const ns = "shop-env-reg"
-	t.Cleanup(func() { _ = f.c.DeleteNamespace(t.Context(), ns, false) })
+	t.Cleanup(func() { _ = f.c.DeleteNamespace(context.Background(), ns, false) })
 	path := map[string]string{"envKey": "reg"}
 	if done := f.wait(t, f.create(t, f.body("reg", "web", "api"))); done["status"] != "succeeded" {
 		t.Fatalf("create ended %v", done)
@@ -91,7 +92,7 @@ func TestRegistryChangeReapplies(t *testing.T) {
 func TestVariablesUpdateRefusedByCluster(t *testing.T) {
 	f := setup(t)
 	const ns = "shop-env-refused"
-	t.Cleanup(func() { _ = f.c.DeleteNamespace(t.Context(), ns, false) })
+	t.Cleanup(func() { _ = f.c.DeleteNamespace(context.Background(), ns, false) })
 	path := map[string]string{"envKey": "refused"}
 	if done := f.wait(t, f.create(t, f.body("refused", "web", "api"))); done["status"] != "succeeded" {
 		t.Fatalf("create ended %v", done)
@@ -127,7 +128,7 @@ func TestVariablesUpdateRefusedByCluster(t *testing.T) {
 func TestUpdatePrunes(t *testing.T) {
 	f := setup(t)
 	const ns = "shop-env-prune"
-	t.Cleanup(func() { _ = f.c.DeleteNamespace(t.Context(), ns, false) })
+	t.Cleanup(func() { _ = f.c.DeleteNamespace(context.Background(), ns, false) })
 	twoObjects := deployment + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: $Service$-extra}\ndata: {a: b}\n"
 	for _, s := range []string{"web", "api"} {
 		lt.Success(t, f.e.Call(lt.Alice, "UpdateServiceTemplate", lt.Req{Query: pk(), Path: map[string]string{"serviceName": s}, Body: map[string]any{"yaml": twoObjects}}))

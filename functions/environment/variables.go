@@ -68,6 +68,10 @@ func (h *Handler) updateVariables(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		idem, answered, err := h.replay(w, r, caller, req)
+		if err != nil || answered {
+			return err
+		}
 		seen := map[string]bool{}
 		for _, g := range req.Globals {
 			if g.Key == "" || seen[g.Key] {
@@ -104,7 +108,7 @@ func (h *Handler) updateVariables(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		opID, err := h.begin(r, caller, change{kind: model.OpUpdate, machine: UpdateMachine, plan: p, body: req, input: "global_variables"},
+		opID, err := h.begin(r, change{kind: model.OpUpdate, machine: UpdateMachine, plan: p, idem: idem, input: "global_variables"},
 			func(st store.Start) error {
 				return h.Store.StartOperation(r.Context(), e.ID, st, desired(e, caller, func(e *model.Environment) { e.Globals = merged }))
 			})

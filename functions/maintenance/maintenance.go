@@ -21,6 +21,7 @@ import (
 // Store is what maintenance needs from the store.
 type Store interface {
 	RunningOperations(ctx context.Context) ([]model.Operation, error)
+	Halt(ctx context.Context, envID, opID, reason string) error
 	EndOperation(ctx context.Context, envID, opID string, fn func(*model.Environment, *model.Operation)) error
 	ForgetIdempotency(ctx context.Context, op *model.Operation) error
 }
@@ -34,19 +35,26 @@ type Handler struct {
 	// StartGrace is how long a new operation may go without a running
 	// execution (its start may still be on its way).
 	StartGrace time.Duration
-	Now        func() time.Time
+	// Drain is how long an operation stays ending before it ends: longer
+	// than a task may run (envflow's timeout), so none is still in flight.
+	Drain time.Duration
+	Now   func() time.Time
 }
+
+// Drain outlasts envflow's 120 s Lambda timeout (template.yaml).
+const Drain = 150 * time.Second
 
 // Task builds the maintenance function from Deps.
 func Task(d *deps.Deps) workflow.Task {
-	h := &Handler{Store: d.Store, Workflow: d.Workflow, StartGrace: time.Minute, Now: time.Now}
+	h := &Handler{Store: d.Store, Workflow: d.Workflow, StartGrace: time.Minute, Drain: Drain, Now: time.Now}
 	return func(ctx context.Context, _ json.RawMessage) (any, error) { return h.Run(ctx) }
 }
 
 // Report is what one run found and did.
 type Report struct {
-	Running int      `json:"running"`
-	Ended   []Ending `json:"ended"`
+	Running  int      `json:"running"`
+	Stopping []Ending `json:"stopping"` // halted now, ended by a later run
+	Ended    []Ending `json:"ended"`
 }
 
 // Ending is an operation maintenance ended, and why.
@@ -56,28 +64,40 @@ type Ending struct {
 	Reason        string `json:"reason"`
 }
 
-// Run ends every running operation whose execution no longer runs, or
-// whose deadline has passed (stopping its execution first).
+// Run halts every running operation whose execution no longer runs, or
+// whose deadline has passed (stopping its execution first), and ends those
+// halted at least Drain ago, freeing their environments.
 func (h *Handler) Run(ctx context.Context) (Report, error) {
 	ops, err := h.Store.RunningOperations(ctx)
 	if err != nil {
 		return Report{}, err
 	}
-	rep := Report{Running: len(ops), Ended: []Ending{}}
+	rep := Report{Running: len(ops), Stopping: []Ending{}, Ended: []Ending{}}
 	var failures []error
 	now := h.Now()
 	for _, op := range ops {
+		if !op.Stopping.IsZero() {
+			if now.Sub(op.Stopping) < h.Drain {
+				continue
+			}
+			if err := h.end(ctx, &op, op.Error); err != nil {
+				failures = append(failures, fmt.Errorf("operation %s: %w", op.ID, err))
+				continue
+			}
+			rep.Ended = append(rep.Ended, Ending{op.ID, op.EnvironmentID, op.Error})
+			slog.WarnContext(ctx, "operation ended by maintenance", "operation", op.ID, "environment", op.EnvironmentID, "reason", op.Error)
+			continue
+		}
 		reason, err := h.verdict(ctx, &op, now)
 		if err == nil && reason != "" {
-			err = h.end(ctx, &op, reason)
+			err = h.Store.Halt(ctx, op.EnvironmentID, op.ID, reason)
 		}
 		if err != nil {
 			failures = append(failures, fmt.Errorf("operation %s: %w", op.ID, err))
 			continue
 		}
 		if reason != "" {
-			rep.Ended = append(rep.Ended, Ending{op.ID, op.EnvironmentID, reason})
-			slog.WarnContext(ctx, "operation ended by maintenance", "operation", op.ID, "environment", op.EnvironmentID, "reason", reason)
+			rep.Stopping = append(rep.Stopping, Ending{op.ID, op.EnvironmentID, reason})
 		}
 	}
 	return rep, errors.Join(failures...)

@@ -61,30 +61,40 @@ func TestMaintenanceEndsStuckOperations(t *testing.T) {
 	if err := e.Deps.Store.EndOperation(ctx, lost.ID, lostOp.ID, func(*model.Environment, *model.Operation) {}); err == nil {
 		t.Fatal("EndOperation accepted leaving an operation running")
 	}
-	run := func(at time.Duration) map[string]string {
+	run := func(at time.Duration) (stopping, ended map[string]string) {
 		t.Helper()
-		h := &maintenance.Handler{Store: e.Deps.Store, Workflow: wf, StartGrace: time.Minute, Now: func() time.Time { return time.Now().Add(at) }}
+		h := &maintenance.Handler{Store: e.Deps.Store, Workflow: wf, StartGrace: time.Minute, Drain: maintenance.Drain, Now: func() time.Time { return time.Now().Add(at) }}
 		rep, err := h.Run(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		ended := map[string]string{}
+		stopping, ended = map[string]string{}, map[string]string{}
+		for _, x := range rep.Stopping {
+			stopping[x.OperationID] = x.Reason
+		}
 		for _, x := range rep.Ended {
 			ended[x.OperationID] = x.Reason
 		}
-		return ended
+		return stopping, ended
 	}
-	// Now: only the overdue one ends (stopped); the one without an
-	// execution may still be starting.
-	if ended := run(0); len(ended) != 1 || !strings.Contains(ended[lateOp.ID], "deadline") {
-		t.Fatalf("first run ended %v", ended)
+	// Now: the overdue one is stopped and halted (its tasks stop at once);
+	// the one without an execution may still be starting.
+	if stopping, ended := run(0); len(stopping) != 1 || !strings.Contains(stopping[lateOp.ID], "deadline") || len(ended) != 0 {
+		t.Fatalf("first run: stopping %v, ended %v", stopping, ended)
 	}
 	if running, _ := wf.Running(ctx, "env-create", lateOp.ID); running {
 		t.Fatal("the overdue execution still runs")
 	}
-	// Two minutes on: the one whose execution never came ends too.
-	if ended := run(2 * time.Minute); len(ended) != 1 || !strings.Contains(ended[lostOp.ID], "not running") {
-		t.Fatalf("second run ended %v", ended)
+	if got, _ := e.Deps.Store.GetEnvironment(ctx, late.ID); got.OperationID != lateOp.ID {
+		t.Fatal("a halted operation freed its environment before its tasks could have finished")
+	}
+	// Two minutes on: the one whose execution never came is halted too.
+	if stopping, ended := run(2 * time.Minute); len(stopping) != 1 || !strings.Contains(stopping[lostOp.ID], "not running") || len(ended) != 0 {
+		t.Fatalf("second run: stopping %v, ended %v", stopping, ended)
+	}
+	// Five minutes on, both end.
+	if stopping, ended := run(5 * time.Minute); len(stopping) != 0 || len(ended) != 2 || !strings.Contains(ended[lateOp.ID], "deadline") || !strings.Contains(ended[lostOp.ID], "not running") {
+		t.Fatalf("third run: stopping %v, ended %v", stopping, ended)
 	}
 	// Its Idempotency-Key is free again: the request retried starts afresh.
 	if op, err := e.Deps.Store.Replayed(ctx, idem); err != nil || op != "" {
@@ -99,8 +109,8 @@ func TestMaintenanceEndsStuckOperations(t *testing.T) {
 	if got, _ := e.Deps.Store.GetEnvironment(ctx, healthy.ID); got.OperationID != healthyOp.ID {
 		t.Fatalf("a healthy operation was ended: %+v", got)
 	}
-	if ended := run(2 * time.Minute); len(ended) != 0 {
-		t.Fatalf("third run ended %v", ended)
+	if stopping, ended := run(5 * time.Minute); len(stopping)+len(ended) != 0 {
+		t.Fatalf("last run: stopping %v, ended %v", stopping, ended)
 	}
 	_ = wf.Stop(ctx, "env-create", healthyOp.ID, "test over")
 }

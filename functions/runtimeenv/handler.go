@@ -185,6 +185,7 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 		if err := caller.Writable("runtime_env", &e.Record); err != nil {
 			return err
 		}
+		before := *e
 		if err := errs.Version("runtime env", id, e.Version, req.Version); err != nil {
 			return err
 		}
@@ -199,6 +200,10 @@ func (h *Handler) modify(w http.ResponseWriter, r *http.Request) error {
 		}
 		if req.Owner != nil {
 			e.Owner = *req.Owner
+		}
+		if e.PodSecurity == model.PodSecurityPrivileged && !caller.Admin && (e.Visibility != before.Visibility) {
+			// Who may use a privileged env is an admin's choice too.
+			return errs.Forbidden("visibility: only an admin may share a runtime env that allows privileged pods")
 		}
 		if req.PodSecurity != nil && *req.PodSecurity != e.PodSecurity { // resending the level it has changes nothing
 			if err := checkPodSecurity(caller, e.Runtime, *req.PodSecurity); err != nil {
@@ -254,13 +259,7 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	err = h.Store.DeleteRuntimeEnv(r.Context(), id, func(e *model.RuntimeEnv) error {
-		if err := caller.Writable("runtime_env", &e.Record); err != nil {
-			return err
-		}
-		if e.CredentialID != "" {
-			return errs.Conflict("runtime env %s has credential %s attached: detach it first", id, e.CredentialID)
-		}
-		return nil
+		return caller.Writable("runtime_env", &e.Record)
 	})
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package local_test
 
 import (
+	"context"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/envhub/envhub/infra/local/localtest"
 	"github.com/envhub/envhub/infra/samtemplate"
 	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/deps"
 	"github.com/envhub/envhub/shared/routes"
 )
 
@@ -124,4 +126,42 @@ func merge(a, b map[string]string) map[string]string {
 	out := maps.Clone(a)
 	maps.Copy(out, b)
 	return out
+}
+
+// Every function gets from template.yaml the environment its main needs:
+// deps.Load succeeds with it, those that seal or open credentials and plans
+// have the key, and those that start or inspect executions know every state
+// machine.
+func TestFunctionsGetTheirEnvironment(t *testing.T) {
+	tpl, err := samtemplate.Load(samtemplate.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	needs := map[string][]string{
+		"credential":  {"KMS_KEY_ID"},
+		"environment": {"KMS_KEY_ID", "ENV_CREATE_STATE_MACHINE_ARN", "ENV_UPDATE_STATE_MACHINE_ARN", "ENV_DELETE_STATE_MACHINE_ARN"},
+		"envflow":     {"KMS_KEY_ID"},
+		"maintenance": {"ENV_CREATE_STATE_MACHINE_ARN", "ENV_UPDATE_STATE_MACHINE_ARN", "ENV_DELETE_STATE_MACHINE_ARN"},
+	}
+	for fn, id := range merge(routes.LogicalIDs, routes.TaskFunctions) {
+		vars, err := tpl.Environment(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range append([]string{"TABLE_NAME"}, needs[fn]...) {
+			if !slices.Contains(vars, want) {
+				t.Errorf("%s gets no %s", id, want)
+			}
+		}
+		for _, v := range vars {
+			t.Setenv(v, "arn:aws:x:us-east-1:000000000000:placeholder")
+		}
+		t.Setenv("AWS_REGION", "us-east-1")
+		if _, err := deps.Load(context.Background(), deps.ConfigFromEnv()); err != nil {
+			t.Errorf("%s would not start: %v", id, err)
+		}
+		for _, v := range vars {
+			os.Unsetenv(v)
+		}
+	}
 }

@@ -15,7 +15,38 @@ import (
 
 // Template is the part of template.yaml envhub reads.
 type Template struct {
+	Globals struct {
+		Function struct {
+			Environment environment `yaml:"Environment"`
+		} `yaml:"Function"`
+	} `yaml:"Globals"`
 	Resources map[string]Resource `yaml:"Resources"`
+}
+
+type environment struct {
+	Variables map[string]yaml.Node `yaml:"Variables"`
+}
+
+// Environment names the environment variables a function gets (Globals
+// and its own); their values are intrinsics only AWS resolves.
+func (t *Template) Environment(logicalID string) ([]string, error) {
+	r, ok := t.Resources[logicalID]
+	if !ok {
+		return nil, fmt.Errorf("no resource %s", logicalID)
+	}
+	var props struct {
+		Environment environment `yaml:"Environment"`
+	}
+	if err := r.Properties.Decode(&props); err != nil {
+		return nil, fmt.Errorf("%s: %w", logicalID, err)
+	}
+	var out []string
+	for _, vars := range []map[string]yaml.Node{t.Globals.Function.Environment.Variables, props.Environment.Variables} {
+		for k := range vars {
+			out = append(out, k)
+		}
+	}
+	return out, nil
 }
 
 // Resource is one CloudFormation resource; Properties are kept raw because

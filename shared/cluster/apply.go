@@ -135,10 +135,8 @@ func (c *Cluster) Apply(ctx context.Context, namespace string, manifest []byte, 
 // refused (400) before anything is applied, so a tenant's template cannot
 // reach past its environment. Without one (operators' use) any object goes.
 func (c *Cluster) ApplyObjects(ctx context.Context, namespace string, objs []*unstructured.Unstructured, labels map[string]string) ([]Ref, error) {
-	for _, u := range objs {
-		if _, err := c.resource(u, namespace); err != nil {
-			return nil, err
-		}
+	if err := c.Check(namespace, objs); err != nil {
+		return nil, err
 	}
 	var first, rest []*unstructured.Unstructured
 	for _, u := range objs {
@@ -159,6 +157,25 @@ func (c *Cluster) ApplyObjects(ctx context.Context, namespace string, objs []*un
 		}
 	}
 	return refs, nil
+}
+
+// Check refuses (400, naming each) objects that could not be applied into
+// namespace: kinds the cluster does not serve, cluster-scoped kinds (which
+// templates cannot be trusted to name all of), other namespaces.
+func (c *Cluster) Check(namespace string, objs []*unstructured.Unstructured) error {
+	var failures []error
+	for _, u := range objs {
+		if _, err := c.resource(u, namespace); err != nil {
+			if !errors.Is(err, errs.ErrInvalid) {
+				return err
+			}
+			failures = append(failures, err)
+		}
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("%w: %v", errs.ErrInvalid, errors.Join(failures...))
+	}
+	return nil
 }
 
 func (c *Cluster) applyParallel(ctx context.Context, namespace string, objs []*unstructured.Unstructured) ([]Ref, error) {
@@ -214,8 +231,11 @@ func (c *Cluster) Delete(ctx context.Context, refs []Ref) error {
 		u.SetKind(r.Kind)
 		u.SetName(r.Name)
 		u.SetNamespace(r.Namespace)
-		if _, err := c.mapping(u.GroupVersionKind()); errors.Is(err, errNoKind) {
-			continue // the cluster no longer serves the kind (a CRD was removed): nothing to delete
+		m, err := c.mapping(u.GroupVersionKind())
+		if errors.Is(err, errNoKind) || err == nil && r.Namespace != "" && m.Scope.Name() != meta.RESTScopeNameNamespace {
+			// Not served any more (a CRD was removed), or cluster-scoped, so
+			// never applied into a namespace: nothing of ours to delete.
+			continue
 		}
 		ri, err := c.resource(u, r.Namespace)
 		if err != nil {

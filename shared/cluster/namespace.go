@@ -22,9 +22,10 @@ const (
 	MarkEnvironment = "envhub.io/environment"
 	// MarkRetained: the environment was deleted keeping its namespace.
 	MarkRetained = "envhub.io/retained"
-	// MarkCreated (annotation): envhub created the namespace, so deleting
-	// its environment may delete it too; an adopted one is only unmarked.
-	MarkCreated = "envhub.io/created"
+	// MarkCreatedBy (annotation) names the environment envhub created the
+	// namespace for: deleting that one may delete it; any other, adopting
+	// it, only unmarks it.
+	MarkCreatedBy = "envhub.io/created-by"
 )
 
 // PodSecurityLabels make the apiserver enforce (and warn and audit) a Pod
@@ -64,7 +65,7 @@ func (c *Cluster) NamespaceOwner(ctx context.Context, name string) (env string, 
 // envhub created the namespace.
 func (c *Cluster) ClaimNamespace(ctx context.Context, name string, claim Claim) (created bool, err error) {
 	labels := merged(claim.Labels, map[string]string{MarkEnvironment: claim.Environment})
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: map[string]string{MarkCreated: "true"}}}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: map[string]string{MarkCreatedBy: claim.Environment}}}
 	_, err = c.Typed.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: FieldManager})
 	if err == nil {
 		return true, nil
@@ -80,12 +81,12 @@ func (c *Cluster) ClaimNamespace(ctx context.Context, name string, claim Claim) 
 	case have.DeletionTimestamp != nil:
 		return false, errs.Conflict("namespace %s is being deleted: retry once it is gone", name)
 	case mark != claim.Environment && !claim.Adopt && mark != "":
-		return false, errs.Conflict("namespace %s belongs to environment %s: an admin may adopt it", name, mark)
+		return false, errs.Conflict("namespace %s belongs to another environment: an admin may adopt it", name)
 	case mark != claim.Environment && !claim.Adopt:
 		return false, errs.Conflict("namespace %s already exists and envhub did not create it: an admin may adopt it", name)
 	}
 	labels[MarkRetained] = "" // null: adopting ends a retention
-	return have.Annotations[MarkCreated] == "true", c.patchLabels(ctx, name, labels)
+	return have.Annotations[MarkCreatedBy] == claim.Environment, c.patchLabels(ctx, name, labels)
 }
 
 // ReleaseNamespace removes envhub's marks and the environment's labels from

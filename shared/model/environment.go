@@ -43,18 +43,17 @@ type Environment struct {
 	// namespaces are reserved per cluster, however often it is registered.
 	ClusterUID string `dynamodbav:"cluster_uid"`
 	Namespace  string `dynamodbav:"namespace"`
-	// AdoptNamespace: an admin asked to take over an existing namespace.
-	AdoptNamespace bool `dynamodbav:"adopt_namespace,omitempty"`
-	// OwnsNamespace: envhub created the namespace, so isDelete may delete it.
-	OwnsNamespace bool         `dynamodbav:"owns_namespace,omitempty"`
-	RegistryID    string       `dynamodbav:"registry_id"`
-	Globals       []KV         `dynamodbav:"global_variables"`
-	Services      []EnvService `dynamodbav:"services"`
-	Configs       []EnvConfig  `dynamodbav:"env_configs"`
-	State         string       `dynamodbav:"state"`
-	Reason        string       `dynamodbav:"reason"`
-	OperationID   string       `dynamodbav:"operation_id,omitempty"` // the running operation, if any
-	UpdateBy      string       `dynamodbav:"update_by"`
+	// AdoptNamespace: an admin asked to take over an existing namespace
+	// (its create may; later changes may not).
+	AdoptNamespace bool         `dynamodbav:"adopt_namespace,omitempty"`
+	RegistryID     string       `dynamodbav:"registry_id"`
+	Globals        []KV         `dynamodbav:"global_variables"`
+	Services       []EnvService `dynamodbav:"services"`
+	Configs        []EnvConfig  `dynamodbav:"env_configs"`
+	State          string       `dynamodbav:"state"`
+	Reason         string       `dynamodbav:"reason"`
+	OperationID    string       `dynamodbav:"operation_id,omitempty"` // the running operation, if any
+	UpdateBy       string       `dynamodbav:"update_by"`
 }
 
 // KV is a key and value.
@@ -84,11 +83,19 @@ type Setting struct {
 	UseGlobal bool   `json:"use_global_variable" dynamodbav:"use_global"`
 }
 
-// EnvConfig is a ConfigMap, Ingress, Secret or PVC of an environment.
+// EnvConfig is a ConfigMap, Ingress, Secret or PVC of an environment. A
+// Secret's YAML is kept only sealed (Sealed), as credentials are.
 type EnvConfig struct {
-	YAML string `json:"yaml_data" dynamodbav:"yaml"`
-	Type string `json:"common_env_cfg_type" dynamodbav:"type"`
+	YAML   string `json:"yaml_data" dynamodbav:"yaml"`
+	Type   string `json:"common_env_cfg_type" dynamodbav:"type"`
+	Sealed []byte `json:"-" dynamodbav:"sealed,omitempty"`
 }
+
+// ConfigSecret is the env config type whose YAML is sealed at rest.
+const ConfigSecret = "Secret"
+
+// SealID binds an environment's sealed configs to it.
+func (e *Environment) SealID() string { return e.ID + "/configs" }
 
 // Parts of an environment: what each applied object belongs to.
 const (
@@ -136,6 +143,10 @@ type Operation struct {
 	Input         string    `dynamodbav:"input"`   // what was asked, e.g. isDelete for a delete
 	IsDelete      bool      `dynamodbav:"is_delete,omitempty"`
 	Plan          PlanStats `dynamodbav:"plan"`
+	// Stopping is when maintenance decided to end the operation (its reason
+	// in Error): its tasks stop at once, and it ends once any task still in
+	// flight has surely finished.
+	Stopping time.Time `dynamodbav:"stopping,omitempty"`
 	// The Idempotency-Key of the request that started it (scoped to its
 	// caller), so that ending it unstarted can free the key.
 	IdemCaller string `dynamodbav:"idem_caller,omitempty"`
@@ -149,6 +160,9 @@ type PlanStats struct {
 	Prune   int `dynamodbav:"prune" json:"prune"`
 	Applied int `dynamodbav:"applied" json:"applied"` // objects applied or pruned so far
 }
+
+// Halted tells whether an operation's tasks must stop: it ended, or is ending.
+func (op *Operation) Halted() bool { return op.State != OpRunning || !op.Stopping.IsZero() }
 
 // Operation kinds and states.
 const (

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -55,12 +56,21 @@ var first = map[string]bool{"ServiceAccount": true, "ConfigMap": true, "Secret":
 // Build plans the parts of e that touched selects: every object they render
 // now (out, from Renderer.Render) is applied, and every object of theirs in
 // applied (the environment's applied set) that they no longer render is pruned.
-func Build(e *model.Environment, out *render.Output, applied []model.Applied, touched func(part string) bool) Plan {
+// An object rendered twice (say, an env config and a service both a
+// ConfigMap "settings") is a 400 naming both: one would undo or prune the other.
+func Build(e *model.Environment, out *render.Output, applied []model.Applied, touched func(part string) bool) (Plan, error) {
 	var items []Item
+	owner := map[string]string{} // object key -> part rendering it
+	var failures []error
 	add := func(part string, objs ...*unstructured.Unstructured) {
-		if touched(part) {
-			for _, o := range objs {
-				items = append(items, Item{Part: part, Object: o.Object})
+		for _, o := range objs {
+			it := Item{Part: part, Object: o.Object}
+			if other, ok := owner[it.Ref().Key()]; ok {
+				failures = append(failures, fmt.Errorf("%s %q is rendered twice, by %s and by %s", o.GetKind(), o.GetName(), other, part))
+			}
+			owner[it.Ref().Key()] = part
+			if touched(part) {
+				items = append(items, it)
 			}
 		}
 	}
@@ -78,12 +88,17 @@ func Build(e *model.Environment, out *render.Output, applied []model.Applied, to
 	for _, it := range items {
 		keep[it.Ref().Key()] = true
 	}
+	if len(failures) > 0 {
+		return Plan{}, fmt.Errorf("%w: %v", errs.ErrInvalid, errors.Join(failures...))
+	}
 	for _, a := range applied {
-		if touched(a.Part) && !keep[a.Key()] {
+		// Pruned: what a touched part applied and renders no more, unless
+		// another part renders it now (it moved between parts).
+		if touched(a.Part) && !keep[a.Key()] && owner[a.Key()] == "" {
 			items = append(items, Item{Part: a.Part, Prune: &a})
 		}
 	}
-	return Plan{Items: items}
+	return Plan{Items: items}, nil
 }
 
 func rank(it Item) int {

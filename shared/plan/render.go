@@ -20,9 +20,26 @@ type Store interface {
 	TemplateByName(ctx context.Context, projectID, name string) (*model.ServiceTemplate, error)
 }
 
-// Opener decrypts credential content (secrets.Sealer).
+// Opener decrypts credential content and sealed env configs (secrets.Sealer).
 type Opener interface {
 	Open(ctx context.Context, id string, sealed []byte) (map[string]string, error)
+	OpenBytes(ctx context.Context, id string, sealed []byte) ([]byte, error)
+}
+
+// SealConfigs seals e's Secret configs, so their values are stored only
+// encrypted (the plan, which holds them too, is sealed as well).
+func SealConfigs(ctx context.Context, s Sealer, e *model.Environment) error {
+	for i, c := range e.Configs {
+		if c.Type != model.ConfigSecret || c.Sealed != nil {
+			continue
+		}
+		sealed, err := s.SealBytes(ctx, e.SealID(), []byte(c.YAML))
+		if err != nil {
+			return fmt.Errorf("seal env config: %w", err)
+		}
+		e.Configs[i] = model.EnvConfig{Type: c.Type, Sealed: sealed}
+	}
+	return nil
 }
 
 // Renderer renders environments from the store.
@@ -67,7 +84,15 @@ func (d Renderer) Render(ctx context.Context, e *model.Environment) (*render.Out
 		in.Globals[g.Key] = g.Value
 	}
 	for _, c := range e.Configs {
-		in.Configs = append(in.Configs, render.EnvConfig{Type: c.Type, YAML: c.YAML})
+		text := c.YAML
+		if c.Sealed != nil {
+			plain, err := d.Opener.OpenBytes(ctx, e.SealID(), c.Sealed)
+			if err != nil {
+				return nil, fmt.Errorf("open env config: %w", err)
+			}
+			text = string(plain)
+		}
+		in.Configs = append(in.Configs, render.EnvConfig{Type: c.Type, YAML: text})
 	}
 	templates, err := d.Templates(ctx, e)
 	if err != nil {

@@ -120,6 +120,9 @@ func config(scope Scope, c EnvConfig) (*unstructured.Unstructured, error) {
 		return nil, fmt.Errorf("yaml_data must hold exactly one %s", kind)
 	}
 	o := objs[0]
+	if err := reachesOut(o); err != nil {
+		return nil, err
+	}
 	clean(o)
 	o.SetNamespace(scope.Namespace)
 	cluster.MergeLabels(o, scope.Labels(""))

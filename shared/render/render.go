@@ -164,5 +164,23 @@ func confined(scope Scope, o *unstructured.Unstructured) error {
 	if ns := o.GetNamespace(); ns != "" && ns != scope.Namespace {
 		return fmt.Errorf("%w: %s %q names namespace %s: use $Namespace$ or leave it out", errs.ErrInvalid, o.GetKind(), o.GetName(), ns)
 	}
+	return reachesOut(o)
+}
+
+// reachesOut refuses namespaced objects that act beyond their namespace
+// when envhub's (broad) credential applies them: a Service's externalIPs
+// capture other tenants' traffic (CVE-2020-8554), a claim naming a
+// volume binds someone else's PersistentVolume.
+func reachesOut(o *unstructured.Unstructured) error {
+	switch o.GetKind() {
+	case "Service":
+		if ips, _, _ := unstructured.NestedSlice(o.Object, "spec", "externalIPs"); len(ips) > 0 {
+			return fmt.Errorf("%w: Service %q sets spec.externalIPs, which would take traffic meant for others", errs.ErrInvalid, o.GetName())
+		}
+	case "PersistentVolumeClaim":
+		if v, _, _ := unstructured.NestedString(o.Object, "spec", "volumeName"); v != "" {
+			return fmt.Errorf("%w: PersistentVolumeClaim %q sets spec.volumeName: claims get their volumes from storage classes", errs.ErrInvalid, o.GetName())
+		}
+	}
 	return nil
 }

@@ -66,6 +66,8 @@ func TestValidate(t *testing.T) {
 		"range over a string":  {"{{ range .s }}{{ end }}", []Var{{Key: "s", Type: TypeString, Value: "abc"}}, "range over string"},
 		"cluster-scoped":       {"apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: x}", nil, "cluster-scoped"},
 		"other namespace":      {"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: kube-system}", nil, "kube-system"},
+		"external IPs":         {"apiVersion: v1\nkind: Service\nmetadata: {name: x}\nspec: {externalIPs: [10.0.0.1], ports: [{port: 80}]}", nil, "externalIPs"},
+		"bound volume":         {"apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: x}\nspec: {volumeName: someones-pv}", nil, "volumeName"},
 		"huge indent":          {"a: {{ indent 2000000000 \"x\" }}", nil, "out of bounds"},
 		"negative indent":      {"a: {{ indent -1 \"x\" }}", nil, "out of bounds"},
 		"renders too much":     {"a: {{ printf \"%2000000d\" 1 }}", nil, "more than"},

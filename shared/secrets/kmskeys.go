@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/envhub/envhub/shared/awserr"
 )
 
 // KMSAPI is the part of the KMS client KMSKeys uses.
@@ -31,7 +32,7 @@ func (k KMSKeys) GenerateDataKey(ctx context.Context, ec map[string]string) ([]b
 		KeyId: aws.String(k.KeyID), KeySpec: types.DataKeySpecAes256, EncryptionContext: ec,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, awserr.Classify("KMS", err)
 	}
 	return out.Plaintext, out.CiphertextBlob, nil
 }
@@ -42,7 +43,7 @@ func (k KMSKeys) Decrypt(ctx context.Context, wrapped []byte, ec map[string]stri
 		KeyId: aws.String(k.KeyID), CiphertextBlob: wrapped, EncryptionContext: ec,
 	})
 	if err != nil {
-		return nil, err
+		return nil, awserr.Classify("KMS", err)
 	}
 	return out.Plaintext, nil
 }

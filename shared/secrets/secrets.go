@@ -20,6 +20,22 @@ type KeyProvider interface {
 	Decrypt(ctx context.Context, wrapped []byte, context map[string]string) ([]byte, error)
 }
 
+// NoKeys is the key provider of a function given no key: it seals and
+// opens nothing.
+type NoKeys struct{}
+
+var errNoKeys = errors.New("no encryption key configured (KMS_KEY_ID or LOCAL_KEY_FILE)")
+
+// GenerateDataKey fails: there is no key.
+func (NoKeys) GenerateDataKey(context.Context, map[string]string) ([]byte, []byte, error) {
+	return nil, nil, errNoKeys
+}
+
+// Decrypt fails: there is no key.
+func (NoKeys) Decrypt(context.Context, []byte, map[string]string) ([]byte, error) {
+	return nil, errNoKeys
+}
+
 // Sealer encrypts and decrypts credential content.
 type Sealer struct{ Keys KeyProvider }
 
@@ -61,7 +77,7 @@ func (s Sealer) Open(ctx context.Context, id string, sealed []byte) (map[string]
 	}
 	key, err := s.Keys.Decrypt(ctx, env.Key, bind(id))
 	if err != nil {
-		return nil, fmt.Errorf("%w: unwrap data key: %v", ErrOpen, err)
+		return nil, fmt.Errorf("%w: unwrap data key: %w", ErrOpen, err)
 	}
 	aead, err := gcm(key)
 	if err != nil {
@@ -125,7 +141,7 @@ func (s Sealer) OpenBytes(ctx context.Context, id string, sealed []byte) ([]byte
 	}
 	key, err := s.Keys.Decrypt(ctx, sealed[2:2+n], bind(id))
 	if err != nil {
-		return nil, fmt.Errorf("%w: unwrap data key: %v", ErrOpen, err)
+		return nil, fmt.Errorf("%w: unwrap data key: %w", ErrOpen, err)
 	}
 	aead, err := gcm(key)
 	if err != nil {

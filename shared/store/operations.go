@@ -133,7 +133,7 @@ func errEnded(op *model.Operation) error {
 // nil to only record step); an ended operation is refused (409).
 func (s *Store) Progress(ctx context.Context, envID, opID, step string, fn func(*model.Environment, *model.Operation)) error {
 	return s.mutateOp(ctx, envID, opID, func(e *model.Environment, op *model.Operation) (bool, error) {
-		if op.State != model.OpRunning {
+		if op.Halted() {
 			return false, errEnded(op)
 		}
 		if step != "" {
@@ -142,6 +142,18 @@ func (s *Store) Progress(ctx context.Context, envID, opID, step string, fn func(
 		if fn != nil {
 			fn(e, op)
 		}
+		return true, nil
+	})
+}
+
+// Halt marks a running operation as ending, for reason: its tasks stop,
+// and maintenance ends it once none can still be in flight.
+func (s *Store) Halt(ctx context.Context, envID, opID, reason string) error {
+	return s.mutateOp(ctx, envID, opID, func(_ *model.Environment, op *model.Operation) (bool, error) {
+		if op.Halted() {
+			return false, nil
+		}
+		op.Stopping, op.Error, op.Steps = s.now(), reason, append(op.Steps, "stopping")
 		return true, nil
 	})
 }

@@ -152,8 +152,9 @@ func (s *Store) GetRuntimeEnvs(ctx context.Context, ids []string) (map[string]mo
 }
 
 // DeleteRuntimeEnv marks a runtime env deleted after check approves it; it
-// is refused (409, naming them) while environments live on it. check runs
-// first: only who may delete the env learns what lives there.
+// is refused (409) while environments live on it (naming them) or while it
+// has a credential. check runs first: only who may delete the env learns
+// what lives there.
 func (s *Store) DeleteRuntimeEnv(ctx context.Context, id string, check func(*model.RuntimeEnv) error) error {
 	e, err := s.GetRuntimeEnv(ctx, id)
 	if err != nil {
@@ -168,6 +169,9 @@ func (s *Store) DeleteRuntimeEnv(ctx context.Context, id string, check func(*mod
 	_, err = s.mutateRuntimeEnv(ctx, id, func(e *model.RuntimeEnv, t *txn) error {
 		if err := check(e); err != nil {
 			return err
+		}
+		if e.CredentialID != "" {
+			return errs.Conflict("runtime env %s has credential %s attached: detach it first", id, e.CredentialID)
 		}
 		t.unused(s.table, e.ID, errInUse)
 		e.Status = model.StatusDeleted

@@ -54,7 +54,7 @@ type Store struct {
 
 // New returns a store on the given table.
 func New(db DB, table string) *Store {
-	return &Store{db: db, table: table}
+	return &Store{db: classified{db}, table: table}
 }
 
 func (s *Store) now() time.Time {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 )
 
@@ -118,8 +119,11 @@ func (s *Store) commit(ctx context.Context, t *txn) error {
 			}
 		}
 		for _, r := range canceled.CancellationReasons {
-			if aws.ToString(r.Code) == "TransactionConflict" {
+			switch aws.ToString(r.Code) {
+			case "TransactionConflict":
 				return errVersion // another transaction held an item: same as a lost race, retry
+			case "ThrottlingError", "ProvisionedThroughputExceeded":
+				return fmt.Errorf("%w: DynamoDB is throttling: %v", errs.ErrUnavailable, err)
 			}
 		}
 	}

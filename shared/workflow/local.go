@@ -25,8 +25,10 @@ type Local struct {
 	SecretKey      string
 
 	mu      sync.Mutex
-	running map[string]context.CancelFunc // by machine/name
+	running map[string]*execution // by machine/name
 }
+
+type execution struct{ cancel context.CancelFunc }
 
 var _ Runner = (*Local)(nil)
 
@@ -39,6 +41,7 @@ func (l *Local) Start(_ context.Context, machine, name string, input []byte) err
 	}
 	key := machine + "/" + name
 	ctx, cancel := context.WithCancel(context.Background())
+	x := &execution{cancel}
 	l.mu.Lock()
 	if _, ok := l.running[key]; ok {
 		l.mu.Unlock()
@@ -46,14 +49,16 @@ func (l *Local) Start(_ context.Context, machine, name string, input []byte) err
 		return nil
 	}
 	if l.running == nil {
-		l.running = map[string]context.CancelFunc{}
+		l.running = map[string]*execution{}
 	}
-	l.running[key] = cancel
+	l.running[key] = x
 	l.mu.Unlock()
 	go func() {
 		defer func() {
 			l.mu.Lock()
-			delete(l.running, key)
+			if l.running[key] == x {
+				delete(l.running, key)
+			}
 			l.mu.Unlock()
 			cancel()
 		}()
@@ -73,13 +78,14 @@ func (l *Local) Running(_ context.Context, machine, name string) (bool, error) {
 	return ok, nil
 }
 
-// Stop kills the execution's engine process.
+// Stop kills the execution's engine process; it is not running from then on.
 func (l *Local) Stop(_ context.Context, machine, name, _ string) error {
 	l.mu.Lock()
-	cancel := l.running[machine+"/"+name]
+	x := l.running[machine+"/"+name]
+	delete(l.running, machine+"/"+name)
 	l.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if x != nil {
+		x.cancel()
 	}
 	return nil
 }
