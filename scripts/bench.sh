@@ -13,6 +13,7 @@ benches=(
   "./functions/runtimeenv BenchmarkDescribeRuntimeEnvs"
   "./shared/cluster BenchmarkApply20Services"
   "./functions/environment BenchmarkCreate20Services"
+  "./functions/environment BenchmarkUpdate20Services"
 )
 for b in "${benches[@]}"; do
   read -r pkg name <<<"$b"

@@ -54,6 +54,12 @@ func TestContentAsString(t *testing.T) {
 		})
 	}
 
+	// A kubeconfig as the string itself, as OpenPitrix clients send one.
+	raw := makeCred(t, e, lt.Alice, map[string]any{"content": kube["kubeconfig"]})
+	if it := credItem(t, e, raw, false); it["runtime"] != "kubernetes" || !reflect.DeepEqual(it["content"], map[string]any{"server": api.URL, "kubeconfig": "******"}) {
+		t.Errorf("created from a bare kubeconfig: %v", it)
+	}
+
 	seed := makeCred(t, e, lt.Alice, map[string]any{"content": qc, "name": "seed"})
 	for _, c := range []struct {
 		name    string
@@ -85,7 +91,7 @@ func TestContentAsString(t *testing.T) {
 			wantErr(t, "modify", modify(e, lt.Alice, seed, body), 400, c.field)
 		})
 	}
-	if n := credTotal(t, e); n != 4 {
+	if n := credTotal(t, e); n != 5 {
 		t.Errorf("bad content stored credentials: total %v", n)
 	}
 	if it := credItem(t, e, seed, false); it["version"] != float64(1) {

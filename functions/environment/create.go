@@ -143,6 +143,9 @@ func (h *Handler) newEnvironment(r *http.Request, k kind, caller auth.Identity, 
 	if err := checkNamespace(caller, p, req.Namespace); err != nil {
 		return nil, err
 	}
+	if req.IsPublic != nil && *req.IsPublic != (p.Visibility == model.Public) {
+		return nil, errs.Invalid("is_public", "environments take their project's visibility, which is %s", p.Visibility)
+	}
 	if req.AdoptNamespace && !caller.Admin {
 		return nil, errs.Forbidden("adopt_namespace: only an admin may adopt an existing namespace")
 	}

@@ -40,12 +40,7 @@ spec: {selector: {app: $Service$}, ports: [{port: 80}]}
 // same cluster. Figures, not assertions.
 func BenchmarkCreate20Services(b *testing.B) {
 	f := setup(b)
-	var names []string
-	for i := 0; i < 20; i++ {
-		n := fmt.Sprintf("svc%02d", i)
-		names = append(names, n)
-		lt.Success(b, f.e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": n, "yaml": benchService, "variables": vars}}))
-	}
+	names := f.benchServices(b, 20)
 	ctl := f.e.Deps.Renderer()
 	conn := f.e.Deps.Connector(0)
 	ctx := context.Background()
@@ -130,6 +125,17 @@ func BenchmarkCreate20Services(b *testing.B) {
 		a.Round(time.Millisecond), d.Round(time.Millisecond), float64(a)/float64(d))
 	b.ReportMetric(float64(a.Milliseconds()), "api-ms")
 	b.ReportMetric(float64(d.Milliseconds()), "direct-ms")
+}
+
+// benchServices adds n service templates of benchService, named svc00...
+func (f fixture) benchServices(t testing.TB, n int) []string {
+	var names []string
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("svc%02d", i)
+		names = append(names, name)
+		lt.Success(t, f.e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": name, "yaml": benchService, "variables": vars}}))
+	}
+	return names
 }
 
 func (f fixture) projectID(t testing.TB) string {

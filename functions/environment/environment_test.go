@@ -12,6 +12,8 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	lt "github.com/envhub/envhub/infra/local/localtest"
 	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/errs"
@@ -168,8 +170,15 @@ func TestCreateAndDelete(t *testing.T) {
 		t.Errorf("steps %v, plan %v", done["steps"], done["plan"])
 	}
 	r = f.e.Call(lt.Bob, "GetEnvironment", lt.Req{Query: pk(), Path: map[string]string{"envKey": "dev"}})
-	if r.Status != 200 || r.Body["status"] != "success" || r.Body["namespace"] != "shop-env-dev" {
+	if r.Status != 200 || r.Body["status"] != "success" || r.Body["namespace"] != "shop-env-dev" || r.Body["last_operation_id"] != op || r.Body["operation_id"] != nil {
 		t.Fatalf("detail %s", r.Raw)
+	}
+	// The ended operation's plan is kept 30 days (DynamoDB TTL), then goes.
+	table := f.e.Deps.Store.Table()
+	chunk, err := f.e.Deps.DB.GetItem(t.Context(), &dynamodb.GetItemInput{TableName: &table, Key: map[string]types.AttributeValue{
+		"PK": &types.AttributeValueMemberS{Value: "op#" + op}, "SK": &types.AttributeValueMemberS{Value: "P#0000"}}})
+	if err != nil || chunk.Item["expires_at"] == nil {
+		t.Fatalf("plan chunk of an ended operation: %v %v", chunk, err)
 	}
 	for _, s := range r.Body["services"].([]any) {
 		if st := s.(map[string]any)["status"]; st != "running" {

@@ -79,7 +79,8 @@ type Detail struct {
 	Services    []ServiceDetail `json:"services"`
 	Status      string          `json:"status"`
 	Reason      string          `json:"reason,omitempty"`
-	OperationID string          `json:"operation_id,omitempty"`
+	OperationID string          `json:"operation_id,omitempty"`      // running now
+	LastOpID    string          `json:"last_operation_id,omitempty"` // the last that ended
 }
 
 // GlobalVar is a global variable with the services using it.
@@ -121,7 +122,8 @@ func (h *Handler) get(k kind) api.HandlerFunc {
 			return err
 		}
 		d := Detail{ProjectKey: e.ProjectKey, EnvKey: e.Key, EnvName: e.Name, UpdateBy: e.UpdateBy, UpdateTime: e.Updated().Unix(),
-			ClusterID: e.ClusterID, Namespace: e.Namespace, RegistryID: e.RegistryID, Status: e.State, Reason: e.Reason, OperationID: e.OperationID}
+			ClusterID: e.ClusterID, Namespace: e.Namespace, RegistryID: e.RegistryID, Status: e.State, Reason: e.Reason, OperationID: e.OperationID,
+			LastOpID: e.LastOperation}
 		d.Globals = globals(p, e)
 		live := h.liveServices(r, e)
 		unstable := false

@@ -35,6 +35,7 @@ func TestCreateRules(t *testing.T) {
 		"default namespace": {lt.Alice, pk(), with("namespace", "default"), 400, "system namespace"},
 		"component's":       {lt.Alice, pk(), with("namespace", "istio-system"), 400, "cluster components"},
 		"other project's":   {lt.Alice, pk(), with("namespace", "bobs-env-qa"), 400, "shop-"},
+		"is_public against": {lt.Alice, pk(), with("is_public", false), 400, "is_public"},
 		"unknown service":   {lt.Alice, pk(), f.body("qa", "nope"), 400, "nope"},
 		"service twice":     {lt.Alice, pk(), f.body("qa", "web", "web"), 400, "twice"},
 		"bad config type":   {lt.Alice, pk(), with("env_configs", []map[string]any{{"common_env_cfg_type": "Route", "yaml_data": "a: b"}}), 400, "common_env_cfg_type"},

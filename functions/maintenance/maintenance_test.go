@@ -47,6 +47,7 @@ func TestMaintenanceEndsStuckOperations(t *testing.T) {
 	// A real engine runs an execution that only a stop ends.
 	wf := local.Workflow("", local.NewCredentials())
 	wf.Definitions = map[string]string{"env-create": filepath.Join(filepath.Dir(samtemplate.Path()), "functions", "maintenance", "testdata", "stuck.asl.json")}
+	t.Cleanup(func() { _ = wf.Close() })
 	ctx := context.Background()
 
 	idem := &store.Idempotency{Caller: "alice", Key: "create-lost", Hash: "h"}

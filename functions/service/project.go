@@ -56,6 +56,7 @@ type ProjectView struct {
 	Name            string      `json:"project_name"`
 	Description     string      `json:"description"`
 	Visibility      string      `json:"visibility"`
+	IsPublic        bool        `json:"is_public"`
 	ProjectType     string      `json:"project_type"`
 	Owner           string      `json:"owner"`
 	GlobalVariables []model.Var `json:"global_variables"`
@@ -70,7 +71,7 @@ func viewProject(p *model.Project) ProjectView {
 	if vars == nil {
 		vars = []model.Var{}
 	}
-	return ProjectView{p.Key, p.Name, p.Description, p.Visibility, ProjectTypeYAML, p.Owner, vars, p.Services,
+	return ProjectView{p.Key, p.Name, p.Description, p.Visibility, p.Visibility == model.Public, ProjectTypeYAML, p.Owner, vars, p.Services,
 		p.CreateTime.Unix(), p.Updated().Unix(), p.Version}
 }
 
@@ -90,27 +91,24 @@ type CreateProjectRequest struct {
 	GlobalVariables []model.Var `json:"global_variables"`
 }
 
-// resolveVisibility folds is_public into visibility: alone it decides it;
-// with visibility the two must agree, or the request is ambiguous.
-func (req *CreateProjectRequest) resolveVisibility() error {
-	if req.IsPublic == nil {
-		return nil
+// withIsPublic folds is_public into visibility: alone it decides it; with
+// visibility the two must agree, or the request is ambiguous.
+func withIsPublic(visibility string, isPublic *bool) (string, error) {
+	if isPublic == nil {
+		return visibility, nil
 	}
 	want := model.Private
-	if *req.IsPublic {
+	if *isPublic {
 		want = model.Public
 	}
-	switch req.Visibility {
-	case "":
-		req.Visibility = want
-	case want:
-	default:
-		if err := model.CheckVisibility(req.Visibility); err != nil {
-			return err
-		}
-		return errs.Invalid("is_public", "is %t but visibility is %q: they must agree (or give only one)", *req.IsPublic, req.Visibility)
+	switch visibility {
+	case "", want:
+		return want, nil
 	}
-	return nil
+	if err := model.CheckVisibility(visibility); err != nil {
+		return "", err
+	}
+	return "", errs.Invalid("is_public", "is %t but visibility is %q: they must agree (or give only one)", *isPublic, visibility)
 }
 
 func (h *Handler) createProject(w http.ResponseWriter, r *http.Request) error {
@@ -131,7 +129,7 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request) error {
 	if req.ProjectType != nil && *req.ProjectType != ProjectTypeYAML {
 		return errs.Invalid("project_type", "%q is not supported: the only project type is %q", *req.ProjectType, ProjectTypeYAML)
 	}
-	if err := req.resolveVisibility(); err != nil {
+	if req.Visibility, err = withIsPublic(req.Visibility, req.IsPublic); err != nil {
 		return err
 	}
 	if req.Visibility == "" {
@@ -244,6 +242,7 @@ type UpdateProjectRequest struct {
 	Name            *string      `json:"project_name"`
 	Description     *string      `json:"description"`
 	Visibility      *string      `json:"visibility"`
+	IsPublic        *bool        `json:"is_public"`
 	Owner           *string      `json:"owner"`
 	GlobalVariables *[]model.Var `json:"global_variables"`
 	Version         *int64       `json:"version"`
@@ -260,7 +259,17 @@ func (h *Handler) updateProject(w http.ResponseWriter, r *http.Request) error {
 		}
 		set(&p.Name, req.Name)
 		set(&p.Description, req.Description)
-		set(&p.Visibility, req.Visibility)
+		if req.Visibility != nil || req.IsPublic != nil {
+			asked := ""
+			if req.Visibility != nil {
+				asked = *req.Visibility
+			}
+			v, err := withIsPublic(asked, req.IsPublic)
+			if err != nil {
+				return err
+			}
+			p.Visibility = v
+		}
 		if req.GlobalVariables != nil {
 			p.GlobalVariables = *req.GlobalVariables
 		}

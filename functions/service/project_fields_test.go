@@ -71,3 +71,28 @@ func TestProjectIsPublicAndType(t *testing.T) {
 		}
 	}
 }
+
+// UpdateProject takes is_public as create does, and the view shows it.
+func TestUpdateProjectIsPublic(t *testing.T) {
+	e := lt.New(t)
+	lt.Success(t, e.Call(lt.Alice, "CreateProject", lt.Req{Body: map[string]any{"project_key": "shop"}}))
+	for _, c := range []struct {
+		body   map[string]any
+		public any // the view's is_public after; nil when refused
+	}{
+		{map[string]any{"is_public": true}, true},
+		{map[string]any{"is_public": false, "visibility": "private"}, false},
+		{map[string]any{"is_public": true, "visibility": "private"}, nil},
+		{map[string]any{"visibility": "public"}, true},
+	} {
+		r := e.Call(lt.Alice, "UpdateProject", lt.Req{Query: pk("shop"), Body: c.body})
+		if c.public == nil {
+			lt.Failed(t, r, 400, "is_public")
+			continue
+		}
+		lt.Success(t, r)
+		if got := e.Call(lt.Alice, "GetProject", lt.Req{Query: pk("shop")}); got.Body["is_public"] != c.public {
+			t.Errorf("%v: %s", c.body, got.Raw)
+		}
+	}
+}

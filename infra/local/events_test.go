@@ -20,7 +20,7 @@ var update = flag.Bool("update", false, "rewrite events/ from the route table")
 var samples = map[string]struct {
 	path, query, body string
 }{
-	"CreateRuntimeEnv":                     {"/v1/runtime_envs", "", `{"runtime":"kubernetes","name":"prod-cluster","description":"main cluster","endpoint":"https://k8s.example.com:6443","zone":"default","visibility":"public"}`},
+	"CreateRuntimeEnv":                     {"/v1/runtime_envs", "", `{"runtime":"kubernetes","name":"prod-cluster","description":"main cluster","endpoint":"https://k8s.example.com:6443","zone":"default","visibility":"public","pod_security":"restricted"}`},
 	"DescribeRuntimeEnvs":                  {"/v1/runtime_envs", "runtime=kubernetes&status=active&page_size=10&verbose=1", ""},
 	"ModifyRuntimeEnv":                     {"/v1/runtime_envs/re-0123456789abcdef", "", `{"name":"prod-cluster-2","visibility":"private"}`},
 	"DeleteRuntimeEnv":                     {"/v1/runtime_envs/re-0123456789abcdef", "", ""},
@@ -31,10 +31,10 @@ var samples = map[string]struct {
 	"AttachCredentialToRuntimeEnv":         {"/v1/runtime_envs/re-0123456789abcdef/credentials/rec-0123456789abcdef", "", ""},
 	"DetachCredentialFromRuntimeEnv":       {"/v1/runtime_envs/re-0123456789abcdef/credentials/rec-0123456789abcdef", "", ""},
 	"CreateRuntimeEnvLabel":                {"/v1/runtime_env_labels", "", `{"runtime_env_id":"re-0123456789abcdef","label_key":"tier","label_value":"gold"}`},
-	"DescribeRuntimeEnvLabels":             {"/v1/runtime_env_labels", "runtime_env_id=re-0123456789abcdef&runtime_env_labels=tier%3Dgold", ""},
+	"DescribeRuntimeEnvLabels":             {"/v1/runtime_env_labels", "runtime_env_id=re-0123456789abcdef&runtime_env_labels=tier%3Dgold&runtime_env_labels=rel-0123456789abcdef", ""},
 	"ModifyRuntimeEnvLabel":                {"/v1/runtime_env_labels/rel-0123456789abcdef", "", `{"label_value":"silver"}`},
 	"DeleteRuntimeEnvLabel":                {"/v1/runtime_env_labels/rel-0123456789abcdef", "", ""},
-	"CreateProject":                        {"/openapi/projects/project", "", `{"project_key":"shop","project_name":"Shop","global_variables":[{"key":"replicas","value":"1","type":"string"}]}`},
+	"CreateProject":                        {"/openapi/projects/project", "", `{"project_key":"shop","project_name":"Shop","is_public":true,"project_type":"yaml","global_variables":[{"key":"replicas","value":"1","type":"string"}]}`},
 	"ListProjects":                         {"/openapi/projects/project", "page_size=10", ""},
 	"GetProject":                           {"/openapi/projects/project/detail", "projectKey=shop", ""},
 	"UpdateProject":                        {"/openapi/projects/project", "projectKey=shop", `{"description":"the shop","visibility":"public"}`},

@@ -53,6 +53,7 @@ func TestLocalStateMachine(t *testing.T) {
 		AccessKeyID:    creds.AccessKeyID,
 		SecretKey:      creds.SecretKey,
 	}
+	defer run.Close()
 	out, err := run.Run(context.Background(), "loop", []byte(`{"n":0}`))
 	if err != nil {
 		t.Fatal(err)

@@ -25,8 +25,9 @@ type Content struct {
 }
 
 // ContentInput is content as a request carries it: a JSON object of string
-// fields, or a string holding that object's JSON (the runtime env spec types
-// content as String). An absent or null content is not Given.
+// fields, or a string holding that object's JSON or a kubeconfig (the
+// runtime env spec types content as String). An absent or null content is
+// not Given.
 type ContentInput struct {
 	fields map[string]string
 	text   *string // the string form, decoded by Fields
@@ -65,7 +66,11 @@ func (c ContentInput) Fields() (map[string]string, error) {
 		}
 	}
 	if err != nil || fields == nil {
-		return nil, errs.Invalid("content", "is a string, so it must hold a JSON object of string fields (the object content takes)")
+		// OpenPitrix clients send a kubernetes credential as the kubeconfig itself.
+		if k := *c.text; strings.Contains(k, "clusters:") && strings.Contains(k, "apiVersion:") {
+			return map[string]string{"kubeconfig": k}, nil
+		}
+		return nil, errs.Invalid("content", "is a string, so it must hold a JSON object of string fields (the object content takes), or a kubeconfig")
 	}
 	return fields, nil
 }

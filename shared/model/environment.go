@@ -52,7 +52,8 @@ type Environment struct {
 	Configs        []EnvConfig  `dynamodbav:"env_configs"`
 	State          string       `dynamodbav:"state"`
 	Reason         string       `dynamodbav:"reason"`
-	OperationID    string       `dynamodbav:"operation_id,omitempty"` // the running operation, if any
+	OperationID    string       `dynamodbav:"operation_id,omitempty"`      // the running operation, if any
+	LastOperation  string       `dynamodbav:"last_operation_id,omitempty"` // the last one that ended
 	UpdateBy       string       `dynamodbav:"update_by"`
 }
 

@@ -119,28 +119,34 @@ func (s *Store) GetEnvironment(ctx context.Context, id string) (*model.Environme
 func (s *Store) UpdateEnvironment(ctx context.Context, id string, fn func(*model.Environment) error) (*model.Environment, error) {
 	var out *model.Environment
 	err := retry(ctx, func() error {
-		old, err := s.GetEnvironment(ctx, id)
+		old, e, err := s.idle(ctx, id, fn)
 		if err != nil {
 			return err
 		}
-		if old.OperationID != "" {
-			return errs.Conflict("environment %s is busy with operation %s", old.Key, old.OperationID)
-		}
-		e := *old
-		if err := fn(&e); err != nil {
-			return err
-		}
 		t := &txn{}
-		if err := s.putEnvironment(ctx, t, &e, old, nil); err != nil {
+		if err := s.putEnvironment(ctx, t, e, old, nil); err != nil {
 			return err
 		}
 		if err := s.commit(ctx, t); err != nil {
 			return err
 		}
-		out = &e
+		out = e
 		return nil
 	})
 	return out, err
+}
+
+// idle reads an environment that runs no operation (else 409, naming the
+// one it runs) and applies fn to a copy.
+func (s *Store) idle(ctx context.Context, id string, fn func(*model.Environment) error) (old, e *model.Environment, err error) {
+	if old, err = s.GetEnvironment(ctx, id); err != nil {
+		return nil, nil, err
+	}
+	if old.OperationID != "" {
+		return nil, nil, errs.Conflict("environment %s is busy with operation %s", old.Key, old.OperationID)
+	}
+	cp := *old
+	return old, &cp, fn(&cp)
 }
 
 // putEnvironment adds e (changed from old) to t. An environment turning

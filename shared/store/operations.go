@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -25,6 +26,9 @@ type Start struct {
 // MaxPlanChunks bounds a plan so that it is recorded in the same
 // transaction as its operation (DynamoDB: 100 items, 4 MB).
 const MaxPlanChunks = 10
+
+// PlanTTL is how long an ended operation's plan is kept (DynamoDB TTL).
+const PlanTTL = 30 * 24 * time.Hour
 
 // running lists the operations that have not ended, for maintenance.
 func running(opID string) map[string]types.AttributeValue {
@@ -76,24 +80,17 @@ func (s *Store) StartOperation(ctx context.Context, envID string, st Start, fn f
 		if opID, err := s.Replayed(ctx, st.Idempotency); err != nil || opID != "" {
 			return replayOr(opID, err)
 		}
-		old, err := s.GetEnvironment(ctx, envID)
+		old, e, err := s.idle(ctx, envID, fn)
 		if err != nil {
-			return err
-		}
-		if old.OperationID != "" {
-			return errs.Conflict("environment %s is busy with operation %s", old.Key, old.OperationID)
-		}
-		e := *old
-		if err := fn(&e); err != nil {
 			return err
 		}
 		e.OperationID = st.Op.ID
 		t := &txn{}
 		s.idempotent(t, st)
-		if err := s.putEnvironment(ctx, t, &e, old, nil); err != nil {
+		if err := s.putEnvironment(ctx, t, e, old, nil); err != nil {
 			return err
 		}
-		if err := s.startOp(t, &e, st); err != nil {
+		if err := s.startOp(t, e, st); err != nil {
 			return err
 		}
 		return s.commit(ctx, t)
@@ -177,6 +174,7 @@ func (s *Store) EndOperation(ctx context.Context, envID, opID string, fn func(*m
 		if e.OperationID == op.ID {
 			e.OperationID = ""
 		}
+		e.LastOperation = op.ID
 		return true, nil
 	})
 }
@@ -210,8 +208,14 @@ func (s *Store) mutateOp(ctx context.Context, envID, opID string, fn func(*model
 			return err
 		}
 		t.put(s.table, it, oldOp.Version, errVersion)
-		if op.State != model.OpRunning {
+		if op.State != model.OpRunning && oldOp.State == model.OpRunning {
 			t.add(types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: running(op.ID)}}, nil)
+			// Its plan (sealed, but a copy of Secrets all the same) goes after PlanTTL.
+			for i := range op.Plan.Chunks {
+				t.add(types.TransactWriteItem{Update: &types.Update{TableName: aws.String(s.table), Key: planKey(op.ID, i),
+					UpdateExpression:          aws.String("SET expires_at = :exp"),
+					ExpressionAttributeValues: map[string]types.AttributeValue{":exp": num(s.now().Add(PlanTTL).Unix())}}}, nil)
+			}
 		}
 		return s.commit(ctx, t)
 	})

@@ -71,6 +71,7 @@ func New(t testing.TB) *Env {
 	}
 	invoke := httptest.NewServer(local.Invoke(local.TaskHandlers(d), creds))
 	t.Cleanup(invoke.Close)
+	t.Cleanup(func() { _ = wf.Close() })
 	wf.LambdaEndpoint = invoke.URL
 	if err := local.EnsureTable(ctx, d.DB, table); err != nil {
 		t.Fatal(err)

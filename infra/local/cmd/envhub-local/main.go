@@ -138,6 +138,7 @@ func serve(args []string) error {
 	<-ctx.Done()
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	defer func() { _ = d.Workflow.(*workflow.Local).Close() }()
 	return hs.Shutdown(shut)
 }
 
