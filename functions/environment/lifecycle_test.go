@@ -228,3 +228,31 @@ func TestHaltStopsApplyMidway(t *testing.T) {
 		t.Fatal("the environment was freed before maintenance ended the operation")
 	}
 }
+
+// lostStart is a function that died between recording an operation and
+// starting its execution: the start never reaches Step Functions.
+type lostStart struct{ workflow.Runner }
+
+func (lostStart) Start(context.Context, string, string, []byte) error { return nil }
+
+// The request retried with its Idempotency-Key after such a crash answers
+// with the recorded operation and starts its execution, which then runs.
+func TestReplayResumesALostStart(t *testing.T) {
+	f := setup(t)
+	key := map[string]string{"Idempotency-Key": "create-lost-start"}
+	f.withWorkflow(t, lostStart{f.e.Deps.Workflow})
+	r := f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: f.body("resumed", "web"), Headers: key})
+	lt.Success(t, r)
+	op := r.Body["operation_id"].(string)
+	if running, _ := f.e.Deps.Workflow.Running(context.Background(), environment.CreateMachine, op); running {
+		t.Fatal("the lost start started")
+	}
+	f.withWorkflow(t, f.e.Deps.Workflow)
+	again := f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: f.body("resumed", "web"), Headers: key})
+	if again.Body["operation_id"] != op {
+		t.Fatalf("replay answered %s", again.Raw)
+	}
+	if done := f.wait(t, op); done["status"] != "succeeded" {
+		t.Fatalf("resumed create ended %v", done)
+	}
+}

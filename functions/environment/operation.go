@@ -55,11 +55,15 @@ func (h *Handler) begin(r *http.Request, ch change, record func(store.Start) err
 	err = record(store.Start{Op: op, Plan: chunks, Idempotency: ch.idem})
 	var replay *store.Replay
 	if errors.As(err, &replay) { // the same request, at the same time
-		return replay.OperationID, h.resume(ctx, replay.OperationID)
+		h.resume(ctx, replay.OperationID)
+		return replay.OperationID, nil
 	}
 	if err != nil {
 		return "", err
 	}
+	// Recorded, it must start even if the client has gone meanwhile.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RequestTimeout)
+	defer cancel()
 	if err := h.Workflow.Start(ctx, ch.machine, op.ID, executionInput(op)); err != nil {
 		if running, rerr := h.Workflow.Running(ctx, ch.machine, op.ID); rerr == nil && running {
 			return op.ID, nil // the answer was lost, not the start
@@ -91,28 +95,26 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request, caller auth.Ide
 	if err != nil || opID == "" {
 		return idem, false, err
 	}
-	if err := h.resume(r.Context(), opID); err != nil {
-		return idem, false, err
-	}
+	h.resume(r.Context(), opID)
 	api.WriteJSON(w, started{"success", opID})
 	return idem, true, nil
 }
 
 // resume starts the execution of a running operation that has none: the
 // request that recorded it went away before starting it (starts are
-// idempotent by name, so a start in flight is no harm).
-func (h *Handler) resume(ctx context.Context, opID string) error {
+// idempotent by name, so a start in flight is no harm). Failing that, the
+// replay still answers with the operation, which maintenance ends.
+func (h *Handler) resume(ctx context.Context, opID string) {
 	op, err := h.Store.GetOperation(ctx, opID)
 	if err != nil || op.Halted() {
-		return err
+		return
 	}
 	if running, err := h.Workflow.Running(ctx, op.Machine, op.ID); err != nil || running {
-		return err
+		return
 	}
 	if err := h.Workflow.Start(ctx, op.Machine, op.ID, executionInput(op)); err != nil {
-		return fmt.Errorf("%w: operation %s could not start: retry later", errs.ErrUnavailable, op.ID)
+		slog.WarnContext(ctx, "could not resume an operation", "operation", op.ID, "err", err)
 	}
-	return nil
 }
 
 // abandon ends an operation whose execution never started, so the request
