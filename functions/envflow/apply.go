@@ -118,9 +118,10 @@ func (t task) apply(ctx context.Context) (Cursor, error) {
 		batch := items[i:min(i+applyBatch, len(items))]
 		var applies, prunes []model.Applied
 		for _, it := range batch {
-			if it.Prune != nil {
+			switch {
+			case it.Prune != nil:
 				prunes = append(prunes, *it.Prune)
-			} else {
+			case !it.Recorded:
 				applies = append(applies, it.Ref())
 			}
 		}

@@ -26,7 +26,18 @@ const serve = args[0] === '--serve';
 const file = serve ? null : args[0];
 const subs = args.slice(1);
 
-async function machine(path) {
+// Definitions are parsed and validated once per engine (it costs more than
+// a short execution).
+const machines = new Map();
+
+function machine(path) {
+  if (!machines.has(path)) {
+    machines.set(path, load(path).catch((err) => { machines.delete(path); throw err; }));
+  }
+  return machines.get(path);
+}
+
+async function load(path) {
   let text = await readFile(path, 'utf8');
   for (const sub of subs) {
     const i = sub.indexOf('=');

@@ -65,15 +65,18 @@ func (c *Cluster) NamespaceOwner(ctx context.Context, name string) (env string, 
 // envhub created the namespace.
 func (c *Cluster) ClaimNamespace(ctx context.Context, name string, claim Claim) (created bool, err error) {
 	labels := merged(claim.Labels, map[string]string{MarkEnvironment: claim.Environment})
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: map[string]string{MarkCreatedBy: claim.Environment}}}
-	_, err = c.Typed.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: FieldManager})
-	if err == nil {
-		return true, nil
-	}
-	if err = Err(err); !errors.Is(err, errs.ErrConflict) {
-		return false, err
-	}
 	have, err := c.Namespace(ctx, name)
+	if errors.Is(err, errs.ErrNotFound) {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels, Annotations: map[string]string{MarkCreatedBy: claim.Environment}}}
+		_, err = c.Typed.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{FieldManager: FieldManager})
+		if err == nil {
+			return true, nil
+		}
+		if err = Err(err); !errors.Is(err, errs.ErrConflict) {
+			return false, err
+		}
+		have, err = c.Namespace(ctx, name) // someone made it meanwhile: judge it as any existing one
+	}
 	if err != nil {
 		return false, err
 	}
@@ -85,8 +88,21 @@ func (c *Cluster) ClaimNamespace(ctx context.Context, name string, claim Claim) 
 	case mark != claim.Environment && !claim.Adopt:
 		return false, errs.Conflict("namespace %s already exists and envhub did not create it: an admin may adopt it", name)
 	}
+	created = have.Annotations[MarkCreatedBy] == claim.Environment
+	if have.Labels[MarkRetained] == "" && hasLabels(have.Labels, labels) {
+		return created, nil // as it should be already: the usual case of a change
+	}
 	labels[MarkRetained] = "" // null: adopting ends a retention
-	return have.Annotations[MarkCreatedBy] == claim.Environment, c.patchLabels(ctx, name, labels)
+	return created, c.patchLabels(ctx, name, labels)
+}
+
+func hasLabels(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
 }
 
 // ReleaseNamespace removes envhub's marks and the environment's labels from

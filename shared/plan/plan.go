@@ -22,6 +22,9 @@ type Item struct {
 	Part   string         `json:"part"`
 	Object map[string]any `json:"object,omitempty"`
 	Prune  *model.Applied `json:"prune,omitempty"`
+	// Recorded: the applied set holds the object as it is (a re-apply), so
+	// the write-ahead record has nothing to add.
+	Recorded bool `json:"recorded,omitempty"`
 }
 
 // Ref is the applied-set entry of an item.
@@ -84,6 +87,13 @@ func Build(e *model.Environment, out *render.Output, applied []model.Applied, to
 	slices.SortStableFunc(items, func(a, b Item) int {
 		return rank(a) - rank(b)
 	})
+	had := map[string]model.Applied{}
+	for _, a := range applied {
+		had[a.Key()] = a
+	}
+	for i, it := range items {
+		items[i].Recorded = had[it.Ref().Key()] == it.Ref()
+	}
 	keep := map[string]bool{}
 	for _, it := range items {
 		keep[it.Ref().Key()] = true
