@@ -42,8 +42,8 @@ func (t task) namespace(ctx context.Context) error {
 	return t.h.Store.Progress(ctx, t.e.ID, t.op.ID, "namespace", nil)
 }
 
-// labelledTheOldWay tells whether the namespace carries the labels envhub
-// gave namespaces before it marked them, for this environment.
+// labelledTheOldWay tells whether the namespace, unmarked, carries the
+// labels envhub gave namespaces before it marked them, for this environment.
 func (t task) labelledTheOldWay(ctx context.Context, c *cluster.Cluster) (bool, error) {
 	ns, err := c.Namespace(ctx, t.e.Namespace)
 	if errors.Is(err, errs.ErrNotFound) {
@@ -51,6 +51,9 @@ func (t task) labelledTheOldWay(ctx context.Context, c *cluster.Cluster) (bool, 
 	}
 	if err != nil {
 		return false, err
+	}
+	if ns.Labels[cluster.MarkEnvironment] != "" {
+		return false, nil // marked: by this scheme, for whoever holds it
 	}
 	for k, v := range t.labels() {
 		if ns.Labels[k] != v {
@@ -74,7 +77,7 @@ func (t task) ours(ctx context.Context, c *cluster.Cluster) (ours, created bool,
 	if ns.Labels[cluster.MarkEnvironment] == t.e.ID {
 		return true, ns.Annotations[cluster.MarkCreatedBy] == t.e.ID, nil
 	}
-	if t.e.ClusterUID != "" || ns.Labels[cluster.MarkEnvironment] != "" {
+	if t.e.ClusterUID != "" {
 		return false, false, nil
 	}
 	old, err := t.labelledTheOldWay(ctx, c)

@@ -22,6 +22,10 @@ func (t task) deleteObjects(ctx context.Context) (Cursor, error) {
 	if err != nil {
 		return Cursor{}, err
 	}
+	ours, _, err := t.ours(ctx, c)
+	if err != nil {
+		return Cursor{}, err
+	}
 	until := time.Now().Add(t.h.Budget)
 	deleted := 0
 	for time.Now().Before(until) {
@@ -35,8 +39,12 @@ func (t task) deleteObjects(ctx context.Context) (Cursor, error) {
 		if len(objs) == 0 {
 			return Cursor{Done: true}, t.h.Store.Progress(ctx, t.e.ID, t.op.ID, "delete-objects", nil)
 		}
-		if err := c.Delete(ctx, refs(t.e.Namespace, objs)); err != nil {
-			return Cursor{}, err
+		// In a namespace no longer this environment's (gone and made again
+		// by another), objects of the same names are not ours to delete.
+		if ours {
+			if err := c.Delete(ctx, refs(t.e.Namespace, objs)); err != nil {
+				return Cursor{}, err
+			}
 		}
 		if err := t.h.Store.ForgetApplied(ctx, t.e.ID, objs); err != nil {
 			return Cursor{}, err

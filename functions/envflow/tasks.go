@@ -84,7 +84,7 @@ func (h *Handler) Run(ctx context.Context, payload json.RawMessage) (any, error)
 	ctx, cancel := context.WithTimeout(ctx, h.Budget+TaskMargin)
 	defer cancel()
 	out, err := h.run(ctx, &in)
-	if err != nil && classify(err).(*workflow.TaskError).Type == workflow.ErrFailed && !known(err) {
+	if te, ok := classify(err).(*workflow.TaskError); ok && te.Type == workflow.ErrFailed && !known(err) {
 		slog.ErrorContext(ctx, "task failed", "task", in.Task, "operation", in.OperationID, "err", err)
 	}
 	return out, classify(err)

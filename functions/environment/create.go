@@ -113,7 +113,12 @@ func (h *Handler) namespaceFree(ctx context.Context, e *model.Environment) error
 	switch {
 	case err != nil:
 		return credentialErr(e.ClusterID, err)
-	case !exists || e.AdoptNamespace:
+	case !exists:
+		return nil
+	case owner != "" && !retained:
+		// Even an admin may not take a live environment's namespace.
+		return errs.Conflict("namespace %s belongs to another environment", e.Namespace)
+	case e.AdoptNamespace:
 		return nil
 	case retained:
 		return errs.Conflict("namespace %s was kept when its environment was deleted: an admin may adopt it (adopt_namespace)", e.Namespace)
@@ -240,10 +245,10 @@ var systemNamespaces = []string{"default", "kube-*", "istio-*", "cert-manager", 
 	"gatekeeper-system", "kyverno", "calico-system", "tigera-operator", "metallb-system", "local-path-storage", "knative-*",
 	"tekton-*", "linkerd*", "openshift*", "envhub*"}
 
-// checkNamespace: a user's environments live in namespaces named after
-// their project (<projectKey>-...), so no tenant squats a name another
-// project or a cluster component will need; admins may name any but the
-// system ones Kubernetes itself uses.
+// checkNamespace: a user's environments live in namespaces named
+// <projectKey>-env-..., so no tenant squats a name a cluster component or
+// another project will need (project keys never hold "-env"); admins may
+// name any but the system ones Kubernetes itself uses.
 func checkNamespace(caller auth.Identity, p *model.Project, ns string) error {
 	if ns == "default" || strings.HasPrefix(ns, "kube-") {
 		return errs.Invalid("namespace", "%s is a system namespace: environments get their own", ns)
@@ -256,8 +261,8 @@ func checkNamespace(caller auth.Identity, p *model.Project, ns string) error {
 			return errs.Invalid("namespace", "%s is reserved for cluster components: only an admin may use it", ns)
 		}
 	}
-	if !strings.HasPrefix(ns, p.Key+"-") {
-		return errs.Invalid("namespace", "must start with the project key and a dash (%s-)", p.Key)
+	if !strings.HasPrefix(ns, p.Key+"-env-") {
+		return errs.Invalid("namespace", "must start with %s-env- (the project key, then -env-)", p.Key)
 	}
 	return nil
 }

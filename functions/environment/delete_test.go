@@ -31,7 +31,7 @@ func TestFailedCreateLeavesNothingBehind(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
 	lt.Success(t, f.e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": "broken", "variables": vars, "yaml": broken}}))
-	const ns = "shop-adopted"
+	const ns = "shop-env-adopted"
 	if _, err := f.c.Typed.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: map[string]string{"team": "a"}}}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,7 @@ type Store interface {
 	GetOperation(ctx context.Context, id string) (*model.Operation, error)
 	AllApplied(ctx context.Context, envID string) ([]model.Applied, error)
 	ForgetIdempotency(ctx context.Context, op *model.Operation) error
+	Halt(ctx context.Context, envID, opID, reason string) error
 	Replayed(ctx context.Context, i *store.Idempotency) (string, error)
 }
 

@@ -62,17 +62,26 @@ func (h *Handler) begin(r *http.Request, ch change, record func(store.Start) err
 		return "", err
 	}
 	// Recorded, it must start even if the client has gone meanwhile.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RequestTimeout)
+	startCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RequestTimeout)
 	defer cancel()
-	if err := h.Workflow.Start(ctx, ch.machine, op.ID, executionInput(op)); err != nil {
-		if running, rerr := h.Workflow.Running(ctx, ch.machine, op.ID); rerr == nil && running {
-			return op.ID, nil // the answer was lost, not the start
-		}
-		slog.ErrorContext(ctx, "execution did not start", "operation", op.ID, "machine", ch.machine, "err", err)
-		h.abandon(ctx, op)
-		return "", fmt.Errorf("%w: operation %s could not start (the state machine service did not take it): retry later", errs.ErrUnavailable, op.ID)
+	err = h.Workflow.Start(startCtx, ch.machine, op.ID, executionInput(op))
+	if err == nil {
+		return op.ID, nil
 	}
-	return op.ID, nil
+	slog.ErrorContext(ctx, "execution did not start", "operation", op.ID, "machine", ch.machine, "err", err)
+	checkCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RequestTimeout)
+	defer cancel()
+	switch running, rerr := h.Workflow.Running(checkCtx, ch.machine, op.ID); {
+	case rerr == nil && running:
+		return op.ID, nil // the answer was lost, not the start
+	case rerr != nil:
+		// It may run after all: halted, it does nothing more, and
+		// maintenance ends it once no task of it can be in flight.
+		_ = h.Store.Halt(checkCtx, op.EnvironmentID, op.ID, "the operation's start could not be confirmed")
+	default:
+		h.abandon(checkCtx, op)
+	}
+	return "", fmt.Errorf("%w: operation %s could not start (the state machine service did not take it): retry later", errs.ErrUnavailable, op.ID)
 }
 
 // executionInput is an operation's execution input: the same every time,

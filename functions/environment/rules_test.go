@@ -34,8 +34,9 @@ func TestCreateRules(t *testing.T) {
 		"system namespace":  {lt.Alice, pk(), with("namespace", "kube-system"), 400, "system namespace"},
 		"default namespace": {lt.Alice, pk(), with("namespace", "default"), 400, "system namespace"},
 		"component's":       {lt.Alice, pk(), with("namespace", "istio-system"), 400, "cluster components"},
-		"other project's":   {lt.Alice, pk(), with("namespace", "bobs-env-qa"), 400, "shop-"},
+		"other project's":   {lt.Alice, pk(), with("namespace", "bobs-env-qa"), 400, "shop-env-"},
 		"is_public against": {lt.Alice, pk(), with("is_public", false), 400, "is_public"},
+		"squatting":         {lt.Alice, pk(), with("namespace", "shop-system"), 400, "shop-env-"},
 		"unknown service":   {lt.Alice, pk(), f.body("qa", "nope"), 400, "nope"},
 		"service twice":     {lt.Alice, pk(), f.body("qa", "web", "web"), 400, "twice"},
 		"bad config type":   {lt.Alice, pk(), with("env_configs", []map[string]any{{"common_env_cfg_type": "Route", "yaml_data": "a: b"}}), 400, "common_env_cfg_type"},
@@ -125,16 +126,16 @@ func TestNamespaceBelongsToOneEnvironment(t *testing.T) {
 	lt.Success(t, f.e.Call(lt.Bob, "CreateProject", lt.Req{Body: map[string]any{"project_key": "bobs"}}))
 	lt.Success(t, f.e.Call(lt.Bob, "CreateServiceTemplate", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: map[string]any{"service_name": "web", "yaml": deployment, "variables": vars}}))
 	body := f.body("one", "web")
-	body["namespace"] = "shop-shared"
+	body["namespace"] = "shop-env-shared"
 	aliceOp := f.create(t, body)
 	if done := f.wait(t, aliceOp); done["status"] != "succeeded" {
 		t.Fatalf("create ended %v", done)
 	}
 	bobs := f.body("two", "web")
-	bobs["namespace"] = "shop-shared"
+	bobs["namespace"] = "shop-env-shared"
 	// Bob's project may not even name it; an admin may, but it is taken.
-	lt.Failed(t, f.e.Call(lt.Bob, "CreateEnvironment", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: bobs}), 400, "bobs-")
-	lt.Failed(t, f.e.Call(lt.Admin, "CreateEnvironment", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: bobs}), 409, "shop-shared")
+	lt.Failed(t, f.e.Call(lt.Bob, "CreateEnvironment", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: bobs}), 400, "bobs-env-")
+	lt.Failed(t, f.e.Call(lt.Admin, "CreateEnvironment", lt.Req{Query: url.Values{"projectKey": {"bobs"}}, Body: bobs}), 409, "shop-env-shared")
 	r := f.e.Call(lt.Alice, "DeleteEnvironment", lt.Req{Query: url.Values{"projectKey": {"shop"}, "isDelete": {"true"}}, Path: map[string]string{"envKey": "one"}})
 	lt.Success(t, r)
 	if done := f.wait(t, r.Body["operation_id"].(string)); done["status"] != "succeeded" {
@@ -157,7 +158,7 @@ func TestNamespaceBelongsToOneEnvironment(t *testing.T) {
 	}
 	lt.Success(t, f.e.Call(lt.Alice, "UpdateProject", lt.Req{Query: pk(), Body: map[string]any{"visibility": "private"}}))
 	lt.Failed(t, f.e.Call(lt.Bob, "GetOperation", opPath(aliceOp)), 404, aliceOp)
-	_ = f.c.DeleteNamespace(t.Context(), "shop-shared", false)
+	_ = f.c.DeleteNamespace(t.Context(), "shop-env-shared", false)
 }
 
 // The environment list is not paged unless asked: a project's 105

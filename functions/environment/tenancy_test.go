@@ -88,17 +88,22 @@ func TestAccessCheckedOnEveryChange(t *testing.T) {
 // to two environments, even to an admin adopting it.
 func TestClusterRegisteredTwice(t *testing.T) {
 	f := setup(t)
-	t.Cleanup(func() { _ = f.c.DeleteNamespace(context.Background(), "shop-twice", false) })
+	t.Cleanup(func() { _ = f.c.DeleteNamespace(context.Background(), "shop-env-twice", false) })
 	again, _ := f.e.LocalRuntimeEnv(t, "name", "local-again")
 	body := f.body("first", "web")
-	body["namespace"] = "shop-twice"
+	body["namespace"] = "shop-env-twice"
 	if done := f.wait(t, f.create(t, body)); done["status"] != "succeeded" {
 		t.Fatalf("create ended %v", done)
 	}
 	second := f.body("second", "web")
-	second["namespace"], second["cluster_id"] = "shop-twice", again
+	second["namespace"], second["cluster_id"] = "shop-env-twice", again
 	lt.Failed(t, f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: second}), 409, "belongs to another environment")
-	lt.Failed(t, f.e.Call(lt.Admin, "CreateEnvironment", lt.Req{Query: pk(), Body: with(second, "adopt_namespace", true)}), 409, "reserved by another environment")
+	lt.Failed(t, f.e.Call(lt.Admin, "CreateEnvironment", lt.Req{Query: pk(), Body: with(second, "adopt_namespace", true)}), 409, "belongs to another environment")
+	// Gone from the cluster, the namespace is still reserved, by the cluster's identity.
+	if err := f.c.DeleteNamespace(context.Background(), "shop-env-twice", true); err != nil {
+		t.Fatal(err)
+	}
+	lt.Failed(t, f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: second}), 409, "reserved by another environment")
 	if r := f.e.Call(lt.Alice, "GetEnvironment", lt.Req{Query: pk(), Path: map[string]string{"envKey": "second"}}); r.Status != 404 {
 		t.Fatalf("a refused create left an environment: %s", r.Raw)
 	}

@@ -22,7 +22,7 @@ import (
 type Store interface {
 	RunningOperations(ctx context.Context) ([]model.Operation, error)
 	Halt(ctx context.Context, envID, opID, reason string) error
-	EndOperation(ctx context.Context, envID, opID string, fn func(*model.Environment, *model.Operation)) error
+	EndHalted(ctx context.Context, envID, opID string, fn func(*model.Environment, *model.Operation)) error
 	ForgetIdempotency(ctx context.Context, op *model.Operation) error
 }
 
@@ -125,7 +125,7 @@ func (h *Handler) verdict(ctx context.Context, op *model.Operation, now time.Tim
 // delete. An operation that never began frees its Idempotency-Key too, so
 // its request retried starts afresh rather than answering with it.
 func (h *Handler) end(ctx context.Context, op *model.Operation, reason string) error {
-	err := h.Store.EndOperation(ctx, op.EnvironmentID, op.ID, func(e *model.Environment, op *model.Operation) {
+	err := h.Store.EndHalted(ctx, op.EnvironmentID, op.ID, func(e *model.Environment, op *model.Operation) {
 		op.State, op.Error, op.Steps = model.OpFailed, reason, append(op.Steps, "ended by maintenance")
 		e.State, e.Reason = model.EnvFailed, reason
 		if op.Kind == model.OpDelete {

@@ -6,6 +6,7 @@ package service
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
@@ -122,6 +123,10 @@ func (h *Handler) createProject(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := model.CheckKey("project_key", req.Key, 32); err != nil {
 		return err
+	}
+	if strings.Contains(req.Key, "-env") {
+		// Namespaces are <projectKey>-env-<...>: no key may make another's prefix.
+		return errs.Invalid("project_key", "must not contain \"-env\"")
 	}
 	if req.Name == "" {
 		req.Name = req.Key

@@ -96,3 +96,13 @@ func TestUpdateProjectIsPublic(t *testing.T) {
 		}
 	}
 }
+
+// A project key never holds "-env": its namespaces are <key>-env-..., and no
+// key may make them another project's prefix.
+func TestProjectKeyHoldsNoEnv(t *testing.T) {
+	e := lt.New(t)
+	for _, key := range []string{"a-env", "a-env-b", "shop-envoy"} {
+		lt.Failed(t, e.Call(lt.Alice, "CreateProject", lt.Req{Body: map[string]any{"project_key": key}}), 400, "project_key")
+	}
+	lt.Success(t, e.Call(lt.Alice, "CreateProject", lt.Req{Body: map[string]any{"project_key": "environs"}}))
+}

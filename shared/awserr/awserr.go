@@ -20,6 +20,11 @@ func Classify(service string, err error) error {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, errs.ErrUnavailable) {
 		return err
 	}
+	var invalid smithy.InvalidParamsError
+	var serialization *smithy.SerializationError
+	if errors.As(err, &invalid) || errors.As(err, &serialization) {
+		return err // envhub built a request the SDK refuses: a bug, not a pause
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		code := ae.ErrorCode()

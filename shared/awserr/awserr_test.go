@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"reflect"
 	"testing"
 
 	"github.com/aws/smithy-go"
@@ -24,9 +25,14 @@ func TestClassify(t *testing.T) {
 		{"network", &net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
 		{"bad request: a bug", &smithy.GenericAPIError{Code: "ValidationException", Fault: smithy.FaultClient}, false},
 		{"canceled", context.Canceled, false},
+		{"bad parameters: a bug", smithy.InvalidParamsError{Context: "GetItemInput"}, false},
 	} {
 		got := Classify("DynamoDB", c.err)
-		if errors.Is(got, errs.ErrUnavailable) != c.unavailable || !errors.Is(got, c.err) {
+		kept := reflect.DeepEqual(got, c.err) // passed on as it was
+		if c.unavailable {
+			kept = errors.Is(got, c.err) // wrapped, cause kept
+		}
+		if errors.Is(got, errs.ErrUnavailable) != c.unavailable || !kept {
 			t.Errorf("%s: %v", c.name, got)
 		}
 	}

@@ -232,9 +232,17 @@ func (c *Cluster) Delete(ctx context.Context, refs []Ref) error {
 		u.SetName(r.Name)
 		u.SetNamespace(r.Namespace)
 		m, err := c.mapping(u.GroupVersionKind())
+		if errors.Is(err, errNoKind) {
+			// The version it was applied at may be gone (a cluster upgrade):
+			// the object lives on at the kind's preferred version.
+			if pm, perr := c.Mapper.RESTMapping(u.GroupVersionKind().GroupKind()); perr == nil {
+				m, err = pm, nil
+				u.SetAPIVersion(pm.GroupVersionKind.GroupVersion().String())
+			}
+		}
 		if errors.Is(err, errNoKind) || err == nil && r.Namespace != "" && m.Scope.Name() != meta.RESTScopeNameNamespace {
-			// Not served any more (a CRD was removed), or cluster-scoped, so
-			// never applied into a namespace: nothing of ours to delete.
+			// Not served at all any more (a CRD was removed), or cluster-scoped,
+			// so never applied into a namespace: nothing of ours to delete.
 			continue
 		}
 		ri, err := c.resource(u, r.Namespace)

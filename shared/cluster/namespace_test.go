@@ -118,3 +118,23 @@ func TestPodSecurityLevels(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// A ref recorded at an API version the cluster no longer serves (say,
+// before an upgrade) still deletes the object, at the kind's version now.
+func TestDeleteAtAVersionGone(t *testing.T) {
+	c, _ := connect(t)
+	ns := namespace(t, c)
+	objs, err := cluster.Decode([]byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: old}\nspec:\n  selector: {matchLabels: {app: old}}\n  template:\n    metadata: {labels: {app: old}}\n    spec: {containers: [{name: m, image: nginx}]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ApplyObjects(ctx(t), ns, objs, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx(t), []cluster.Ref{{APIVersion: "apps/v1beta1", Kind: "Deployment", Namespace: ns, Name: "old"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx(t), "apps/v1", "Deployment", ns, "old"); !errors.Is(err, errs.ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
+	}
+}

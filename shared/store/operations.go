@@ -158,10 +158,20 @@ func (s *Store) Halt(ctx context.Context, envID, opID, reason string) error {
 // EndOperation ends a running operation: fn sets its outcome and the
 // environment's state (or status, to delete it). The environment is free
 // again. Ending an ended operation changes nothing, so a retried last task
-// and maintenance can both try.
+// and maintenance can both try; a halted one only maintenance ends
+// (EndHalted), once none of its tasks can be in flight.
 func (s *Store) EndOperation(ctx context.Context, envID, opID string, fn func(*model.Environment, *model.Operation)) error {
+	return s.end(ctx, envID, opID, false, fn)
+}
+
+// EndHalted is EndOperation for maintenance, which ends halted operations too.
+func (s *Store) EndHalted(ctx context.Context, envID, opID string, fn func(*model.Environment, *model.Operation)) error {
+	return s.end(ctx, envID, opID, true, fn)
+}
+
+func (s *Store) end(ctx context.Context, envID, opID string, halted bool, fn func(*model.Environment, *model.Operation)) error {
 	return s.mutateOp(ctx, envID, opID, func(e *model.Environment, op *model.Operation) (bool, error) {
-		if op.State != model.OpRunning {
+		if op.State != model.OpRunning || !halted && !op.Stopping.IsZero() {
 			return false, nil
 		}
 		fn(e, op)
