@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	lt "github.com/envhub/envhub/infra/local/localtest"
+	"github.com/envhub/envhub/infra/local/testcert"
 )
 
 // echoMarker stands for an internal service's content: pointing an endpoint
@@ -25,21 +26,7 @@ func internalPage(code int) http.HandlerFunc {
 }
 
 // fakeAPIServer answers the probe's three requests as an apiserver does.
-func fakeAPIServer(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	switch {
-	case r.URL.Path == "/version":
-		_, _ = w.Write([]byte(`{"gitVersion":"v1.37.2"}`))
-	case strings.HasSuffix(r.URL.Path, "/selfsubjectreviews"):
-		w.WriteHeader(http.StatusCreated)
-		_, _ = w.Write([]byte(`{"kind":"SelfSubjectReview","apiVersion":"authentication.k8s.io/v1","status":{"userInfo":{"username":"alice"}}}`))
-	case strings.HasSuffix(r.URL.Path, "/selfsubjectaccessreviews"):
-		w.WriteHeader(http.StatusCreated)
-		_, _ = w.Write([]byte(`{"kind":"SelfSubjectAccessReview","apiVersion":"authorization.k8s.io/v1","status":{"allowed":true}}`))
-	default:
-		http.NotFound(w, r)
-	}
-}
+var fakeAPIServer = testcert.APIServer(http.NotFound)
 
 // httptest TLS servers share one certificate, so one CA verifies them all.
 func httptestCA(srv *httptest.Server) string {

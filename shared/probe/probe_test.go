@@ -45,22 +45,10 @@ func text(w http.ResponseWriter, code int, ctype string) {
 // apiserver answers like a Kubernetes apiserver unless override handles
 // the path (override returns true when it answered).
 func apiserver(override func(w http.ResponseWriter, r *http.Request) bool) http.HandlerFunc {
+	answer := testcert.APIServer(func(w http.ResponseWriter, _ *http.Request) { status(w, http.StatusNotFound, "NotFound") })
 	return func(w http.ResponseWriter, r *http.Request) {
-		if override != nil && override(w, r) {
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		switch {
-		case r.URL.Path == "/version":
-			_, _ = w.Write([]byte(`{"gitVersion":"v1.37.2"}`))
-		case strings.HasSuffix(r.URL.Path, "/selfsubjectreviews"):
-			w.WriteHeader(http.StatusCreated)
-			_, _ = w.Write([]byte(`{"kind":"SelfSubjectReview","apiVersion":"authentication.k8s.io/v1","status":{"userInfo":{"username":"alice"}}}`))
-		case strings.HasSuffix(r.URL.Path, "/selfsubjectaccessreviews"):
-			w.WriteHeader(http.StatusCreated)
-			_, _ = w.Write([]byte(`{"kind":"SelfSubjectAccessReview","apiVersion":"authorization.k8s.io/v1","status":{"allowed":true}}`))
-		default:
-			status(w, http.StatusNotFound, "NotFound")
+		if override == nil || !override(w, r) {
+			answer(w, r)
 		}
 	}
 }

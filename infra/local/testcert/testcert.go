@@ -1,4 +1,5 @@
-// Package testcert makes throwaway CA certificates for tests.
+// Package testcert makes throwaway CA certificates, and a willing fake
+// apiserver, for tests.
 package testcert
 
 import (
