@@ -8,6 +8,7 @@ import (
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/operation"
 	"github.com/envhub/envhub/shared/store"
 )
 
@@ -20,11 +21,11 @@ type UpdateRequest struct {
 func (h *Handler) update(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req UpdateRequest
-		caller, q, err := request(r, &req)
+		caller, q, err := operation.Request(r, &req)
 		if err != nil {
 			return err
 		}
-		idem, answered, err := h.replay(w, r, caller, req)
+		idem, answered, err := h.Replay(w, r, caller, req)
 		if err != nil || answered {
 			return err
 		}
@@ -69,20 +70,20 @@ func (h *Handler) update(k kind) api.HandlerFunc {
 		// The registry secret and every service's imagePullSecrets follow.
 		next := *e
 		set(&next)
-		p, err := h.replan(r.Context(), e, &next, func(part string) bool {
+		p, err := h.Replan(r.Context(), e, &next, func(part string) bool {
 			return part == model.PartRegistry || strings.HasPrefix(part, model.ServicePart(""))
 		})
 		if err != nil {
 			return err
 		}
-		opID, err := h.begin(r, change{kind: model.OpUpdate, machine: UpdateMachine, plan: p, idem: idem,
-			input: "registry_id=" + *req.RegistryID}, func(st store.Start) error {
-			return h.Store.StartOperation(r.Context(), e.ID, st, desired(e, caller, set))
+		opID, err := h.Begin(r, operation.Change{Kind: model.OpUpdate, Machine: UpdateMachine, Plan: p, Idem: idem,
+			Input: "registry_id=" + *req.RegistryID}, func(st store.Start) error {
+			return h.Store.StartOperation(r.Context(), e.ID, st, operation.Desired(e, caller, set))
 		})
 		if err != nil {
 			return err
 		}
-		api.WriteJSON(w, started{"success", opID})
+		operation.WriteStarted(w, opID)
 		return nil
 	}
 }
@@ -93,7 +94,7 @@ func (h *Handler) delete(k kind) api.HandlerFunc {
 		if k.envType == model.EnvTest {
 			extra = append(extra, "isDelete")
 		}
-		caller, q, err := request(r, nil, extra...)
+		caller, q, err := operation.Request(r, nil, extra...)
 		if err != nil {
 			return err
 		}
@@ -109,7 +110,7 @@ func (h *Handler) delete(k kind) api.HandlerFunc {
 				return errs.Invalid("isDelete", "must be true or false")
 			}
 		}
-		idem, answered, err := h.replay(w, r, caller, isDelete)
+		idem, answered, err := h.Replay(w, r, caller, isDelete)
 		if err != nil || answered {
 			return err
 		}
@@ -117,8 +118,8 @@ func (h *Handler) delete(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		opID, err := h.begin(r, change{kind: model.OpDelete, machine: DeleteMachine, isDelete: isDelete,
-			input: "isDelete=" + strconv.FormatBool(isDelete), idem: idem}, func(st store.Start) error {
+		opID, err := h.Begin(r, operation.Change{Kind: model.OpDelete, Machine: DeleteMachine, IsDelete: isDelete,
+			Input: "isDelete=" + strconv.FormatBool(isDelete), Idem: idem}, func(st store.Start) error {
 			return h.Store.StartOperation(r.Context(), e.ID, st, func(e *model.Environment) error {
 				e.State, e.UpdateBy = model.EnvDeleting, caller.Subject
 				return nil
@@ -127,7 +128,7 @@ func (h *Handler) delete(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		api.WriteJSON(w, started{"success", opID})
+		operation.WriteStarted(w, opID)
 		return nil
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/operation"
 	"github.com/envhub/envhub/shared/plan"
 	"github.com/envhub/envhub/shared/store"
 )
@@ -42,15 +43,15 @@ type ServiceRequest struct {
 func (h *Handler) create(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req CreateRequest
-		caller, q, err := request(r, &req)
+		caller, q, err := operation.Request(r, &req)
 		if err != nil {
 			return err
 		}
-		idem, answered, err := h.replay(w, r, caller, req)
+		idem, answered, err := h.Replay(w, r, caller, req)
 		if err != nil || answered {
 			return err
 		}
-		p, err := h.project(r.Context(), caller, q)
+		p, err := h.Project(r.Context(), caller, q)
 		if err != nil {
 			return err
 		}
@@ -73,13 +74,13 @@ func (h *Handler) create(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		if err := h.checkObjects(r.Context(), e, &all); err != nil {
+		if err := h.CheckObjects(r.Context(), e, &all); err != nil {
 			return err
 		}
 		if err := plan.SealConfigs(r.Context(), h.Sealer, e); err != nil {
 			return err
 		}
-		opID, err := h.begin(r, change{kind: model.OpCreate, machine: CreateMachine, plan: &all, idem: idem},
+		opID, err := h.Begin(r, operation.Change{Kind: model.OpCreate, Machine: CreateMachine, Plan: &all, Idem: idem},
 			func(st store.Start) error {
 				return h.Store.CreateEnvironment(r.Context(), e, st, func(p *model.Project) error {
 					if p.Status != model.StatusActive {
@@ -91,7 +92,7 @@ func (h *Handler) create(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		api.WriteJSON(w, started{"success", opID})
+		operation.WriteStarted(w, opID)
 		return nil
 	}
 }
@@ -100,7 +101,7 @@ func (h *Handler) create(k kind) api.HandlerFunc {
 // and refuses (409) a namespace that exists unless an admin adopts it: an
 // environment never moves into someone else's namespace.
 func (h *Handler) namespaceFree(ctx context.Context, e *model.Environment) error {
-	ctx, cancel := context.WithTimeout(ctx, RequestTimeout) // all of it: the answer must beat API Gateway's 29 s
+	ctx, cancel := context.WithTimeout(ctx, operation.RequestTimeout) // all of it: the answer must beat API Gateway's 29 s
 	defer cancel()
 	c, err := h.Connector.Connect(ctx, e.ClusterID)
 	if err != nil {
@@ -130,7 +131,7 @@ func (h *Handler) namespaceFree(ctx context.Context, e *model.Environment) error
 
 // newEnvironment validates a create request into a new environment record.
 func (h *Handler) newEnvironment(r *http.Request, k kind, caller auth.Identity, p *model.Project, req *CreateRequest) (*model.Environment, error) {
-	if err := checkEnvKey("env_key", req.Key); err != nil {
+	if err := operation.CheckEnvKey("env_key", req.Key); err != nil {
 		return nil, err
 	}
 	if k.envType == model.EnvTest && req.Name != "" {

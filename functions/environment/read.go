@@ -8,6 +8,7 @@ import (
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/operation"
 	"github.com/envhub/envhub/shared/render"
 )
 
@@ -26,7 +27,7 @@ type ListItem struct {
 
 func (h *Handler) list(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		caller, q, err := request(r, nil, api.PageParams...)
+		caller, q, err := operation.Request(r, nil, api.PageParams...)
 		if err != nil {
 			return err
 		}
@@ -37,7 +38,7 @@ func (h *Handler) list(k kind) api.HandlerFunc {
 		// The spec lists environments without paging: without page_number
 		// every one is listed; with it, pages of page_size (default 100).
 		all := q.Strings("page_number") == nil && q.Strings("next_token") == nil
-		p, err := h.project(r.Context(), caller, q)
+		p, err := h.Project(r.Context(), caller, q)
 		if err != nil {
 			return err
 		}
@@ -113,7 +114,7 @@ type ServiceDetail struct {
 
 func (h *Handler) get(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		caller, q, err := request(r, nil)
+		caller, q, err := operation.Request(r, nil)
 		if err != nil {
 			return err
 		}
@@ -154,7 +155,7 @@ func (h *Handler) get(k kind) api.HandlerFunc {
 // An unreachable cluster leaves them unknown.
 func (h *Handler) liveServices(r *http.Request, e *model.Environment) map[string]string {
 	out := map[string]string{}
-	ctx, cancel := context.WithTimeout(r.Context(), RequestTimeout) // all of it: the answer must beat API Gateway's 29 s
+	ctx, cancel := context.WithTimeout(r.Context(), operation.RequestTimeout) // all of it: the answer must beat API Gateway's 29 s
 	defer cancel()
 	c, err := h.Connector.Connect(ctx, e.ClusterID)
 	if err != nil {

@@ -7,12 +7,13 @@ import (
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/operation"
 	"github.com/envhub/envhub/shared/store"
 )
 
 func (h *Handler) getVariables(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		caller, q, err := request(r, nil)
+		caller, q, err := operation.Request(r, nil)
 		if err != nil {
 			return err
 		}
@@ -64,11 +65,11 @@ type VariablesRequest struct {
 func (h *Handler) updateVariables(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req VariablesRequest
-		caller, q, err := request(r, &req)
+		caller, q, err := operation.Request(r, &req)
 		if err != nil {
 			return err
 		}
-		idem, answered, err := h.replay(w, r, caller, req)
+		idem, answered, err := h.Replay(w, r, caller, req)
 		if err != nil || answered {
 			return err
 		}
@@ -104,18 +105,18 @@ func (h *Handler) updateVariables(k kind) api.HandlerFunc {
 				touched[model.ServicePart(name)] = true
 			}
 		}
-		p, err := h.replan(r.Context(), e, &next, func(part string) bool { return touched[part] })
+		p, err := h.Replan(r.Context(), e, &next, func(part string) bool { return touched[part] })
 		if err != nil {
 			return err
 		}
-		opID, err := h.begin(r, change{kind: model.OpUpdate, machine: UpdateMachine, plan: p, idem: idem, input: "global_variables"},
+		opID, err := h.Begin(r, operation.Change{Kind: model.OpUpdate, Machine: UpdateMachine, Plan: p, Idem: idem, Input: "global_variables"},
 			func(st store.Start) error {
-				return h.Store.StartOperation(r.Context(), e.ID, st, desired(e, caller, func(e *model.Environment) { e.Globals = merged }))
+				return h.Store.StartOperation(r.Context(), e.ID, st, operation.Desired(e, caller, func(e *model.Environment) { e.Globals = merged }))
 			})
 		if err != nil {
 			return err
 		}
-		api.WriteJSON(w, started{"success", opID})
+		operation.WriteStarted(w, opID)
 		return nil
 	}
 }

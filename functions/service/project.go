@@ -13,6 +13,7 @@ import (
 	"github.com/envhub/envhub/shared/deps"
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/operation"
 	"github.com/envhub/envhub/shared/page"
 	"github.com/envhub/envhub/shared/render"
 	"github.com/envhub/envhub/shared/store"
@@ -26,28 +27,40 @@ type Store interface {
 	ListProjects(ctx context.Context, l store.List) ([]model.Project, *store.Result, error)
 	CreateTemplate(ctx context.Context, st *model.ServiceTemplate, check func(*model.Project) error) error
 	TemplateByName(ctx context.Context, projectID, name string) (*model.ServiceTemplate, error)
-	UpdateTemplate(ctx context.Context, st *model.ServiceTemplate, fn func(*model.Project, *model.ServiceTemplate) error) error
+	UpdateTemplate(ctx context.Context, st *model.ServiceTemplate, force bool, fn func(*model.Project, *model.ServiceTemplate) error) error
 	ListTemplates(ctx context.Context, projectID string, page page.Page) ([]model.ServiceTemplate, *store.Result, error)
 }
 
 var _ Store = (*store.Store)(nil)
 
-// Handler serves the area's routes.
-type Handler struct{ Store Store }
+// Handler serves the area's routes: projects and service templates, and
+// the services of environments, whose changes start operations through Ops.
+type Handler struct {
+	Store Store
+	Ops   *operation.Starter
+}
 
 // Actions wires the handlers from Deps (used by the Lambda main and the local server).
 func Actions(d *deps.Deps) map[string]api.HandlerFunc {
-	return (&Handler{Store: d.Store}).Actions()
+	return (&Handler{Store: d.Store, Ops: operation.New(d)}).Actions()
 }
+
+type kind struct{ envType string }
 
 // Actions maps the route table's actions to handlers.
 func (h *Handler) Actions() map[string]api.HandlerFunc {
+	test, prod := kind{model.EnvTest}, kind{model.EnvProduction}
 	return map[string]api.HandlerFunc{
 		"CreateProject": h.createProject, "ListProjects": h.listProjects, "GetProject": h.getProject,
 		"UpdateProject": h.updateProject, "DeleteProject": h.deleteProject,
 		"CreateServiceTemplate": h.createTemplate, "ListServiceTemplates": h.listTemplates,
 		"GetServiceTemplate": h.getTemplate, "UpdateServiceTemplate": h.updateTemplate,
 		"DeleteServiceTemplate": h.deleteTemplate,
+
+		"GetEnvironmentService": h.getService(test), "GetProductionEnvironmentService": h.getService(prod),
+		"AddEnvironmentServices": h.addServices(test), "AddProductionEnvironmentServices": h.addServices(prod),
+		"UpdateEnvironmentServices": h.updateServices(test), "UpdateProductionEnvironmentServices": h.updateServices(prod),
+		"DeleteEnvironmentServices": h.deleteServices(test), "DeleteProductionEnvironmentServices": h.deleteServices(prod),
 	}
 }
 

@@ -54,7 +54,7 @@ func (s *fakeStore) TemplateByName(_ context.Context, _, name string) (*model.Se
 	return &st, nil
 }
 
-func (s *fakeStore) UpdateTemplate(_ context.Context, st *model.ServiceTemplate, fn func(*model.Project, *model.ServiceTemplate) error) error {
+func (s *fakeStore) UpdateTemplate(_ context.Context, st *model.ServiceTemplate, _ bool, fn func(*model.Project, *model.ServiceTemplate) error) error {
 	for i := range s.attempts {
 		if i > 0 && s.between != nil {
 			s.between(&s.template)

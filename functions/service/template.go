@@ -3,6 +3,7 @@ package service
 import (
 	"net/http"
 	"reflect"
+	"strconv"
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
@@ -97,8 +98,8 @@ func checkTemplateInput(name, yaml string) error {
 var validate = render.Validate
 
 // template reads the projectKey's project and the path's service template.
-func (h *Handler) template(r *http.Request, caller auth.Identity) (*model.Project, *model.ServiceTemplate, error) {
-	q, err := api.ParseQuery(r, "projectKey")
+func (h *Handler) template(r *http.Request, caller auth.Identity, extra ...string) (*model.Project, *model.ServiceTemplate, error) {
+	q, err := api.ParseQuery(r, append([]string{"projectKey"}, extra...)...)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -176,7 +177,7 @@ func (h *Handler) updateTemplate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var checked *model.ServiceTemplate // what last rendered fine: a retry renders only if the template changed meanwhile
-	return h.changeTemplate(w, r, func(st *model.ServiceTemplate) error {
+	return h.changeTemplate(w, r, false, func(st *model.ServiceTemplate) error {
 		if err := errs.Version("service", st.Name, st.Version, req.Version); err != nil {
 			return err
 		}
@@ -198,8 +199,18 @@ func (h *Handler) updateTemplate(w http.ResponseWriter, r *http.Request) error {
 	})
 }
 
+// deleteTemplate refuses (409, naming them) while environments use the
+// template, unless force=true: their services then keep what they run but
+// cannot change until the template is back.
 func (h *Handler) deleteTemplate(w http.ResponseWriter, r *http.Request) error {
-	return h.changeTemplate(w, r, func(st *model.ServiceTemplate) error {
+	force := false
+	if v := r.URL.Query().Get("force"); v != "" {
+		var err error
+		if force, err = strconv.ParseBool(v); err != nil {
+			return errs.Invalid("force", "must be true or false")
+		}
+	}
+	return h.changeTemplate(w, r, force, func(st *model.ServiceTemplate) error {
 		st.Status = model.StatusDeleted
 		return nil
 	})
@@ -208,19 +219,23 @@ func (h *Handler) deleteTemplate(w http.ResponseWriter, r *http.Request) error {
 // changeTemplate runs a change on the path's template with the caller's
 // write rights on its project checked first, then again in the same
 // transaction, before fn (which may render) runs.
-func (h *Handler) changeTemplate(w http.ResponseWriter, r *http.Request, fn func(*model.ServiceTemplate) error) error {
+func (h *Handler) changeTemplate(w http.ResponseWriter, r *http.Request, force bool, fn func(*model.ServiceTemplate) error) error {
 	caller, err := auth.FromRequest(r)
 	if err != nil {
 		return err
 	}
-	p, st, err := h.template(r, caller)
+	var extra []string
+	if r.Method == http.MethodDelete {
+		extra = append(extra, "force")
+	}
+	p, st, err := h.template(r, caller, extra...)
 	if err != nil {
 		return err
 	}
 	if err := caller.Writable("project", &p.Record); err != nil {
 		return err
 	}
-	err = h.Store.UpdateTemplate(r.Context(), st, func(p *model.Project, st *model.ServiceTemplate) error {
+	err = h.Store.UpdateTemplate(r.Context(), st, force, func(p *model.Project, st *model.ServiceTemplate) error {
 		if p.Status != model.StatusActive || st.Status != model.StatusActive {
 			return errs.NotFound("service", st.Name)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/envhub/envhub/functions/credential"
+	"github.com/envhub/envhub/functions/envcfg"
 	"github.com/envhub/envhub/functions/envflow"
 	"github.com/envhub/envhub/functions/environment"
 	"github.com/envhub/envhub/functions/label"
@@ -30,6 +31,7 @@ var Areas = map[string]deps.Actions{
 	"label":       label.Actions,
 	"service":     service.Actions,
 	"environment": environment.Actions,
+	"envcfg":      envcfg.Actions,
 }
 
 // Tasks are the functions without routes the local Lambda Invoke API runs:

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/utils/ptr"
 )
 
 // Ref names one applied object.
@@ -213,7 +214,9 @@ func (c *Cluster) applyOne(ctx context.Context, namespace string, u *unstructure
 	if err != nil {
 		return ref, errs.Invalid("manifest", "%s %q: %v", ref.Kind, ref.Name, err)
 	}
-	_, err = ri.Patch(ctx, u.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager})
+	// Forced: the namespace is the environment's, and what envhub renders
+	// (or a request names explicitly, adopting it) is what it should hold.
+	_, err = ri.Patch(ctx, u.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager, Force: ptr.To(true)})
 	if err != nil {
 		return ref, fmt.Errorf("%s %s/%s: %w", ref.Kind, ref.Namespace, ref.Name, Err(err))
 	}

@@ -55,6 +55,32 @@ type Environment struct {
 	OperationID    string       `dynamodbav:"operation_id,omitempty"`      // the running operation, if any
 	LastOperation  string       `dynamodbav:"last_operation_id,omitempty"` // the last one that ended
 	UpdateBy       string       `dynamodbav:"update_by"`
+	// Revisions counts the revisions recorded: the last one's number.
+	Revisions int `dynamodbav:"revisions"`
+	// Hosts are the Ingress hosts the environment claims on its cluster.
+	Hosts []string `dynamodbav:"hosts"`
+	// Counted are the templates and credentials counted as used by the
+	// environment (store: they cannot go while it uses them).
+	Counted []string `dynamodbav:"counted"`
+}
+
+// Revision is one recorded change of an environment's services, variables
+// or configs: who made it, when, by which operation, the desired state it
+// made and (sealed, in chunks of its own) every object rendered then.
+type Revision struct {
+	EnvironmentID string    `dynamodbav:"environment_id"`
+	N             int       `dynamodbav:"n"`
+	OperationID   string    `dynamodbav:"operation_id"`
+	Kind          string    `dynamodbav:"kind"`   // the operation's kind
+	Change        string    `dynamodbav:"change"` // what was asked
+	By            string    `dynamodbav:"by"`
+	Time          time.Time `dynamodbav:"time"`
+	Chunks        int       `dynamodbav:"chunks"`
+	// The desired state it made (Secret configs sealed, as the environment keeps them).
+	RegistryID string       `dynamodbav:"registry_id"`
+	Globals    []KV         `dynamodbav:"global_variables"`
+	Services   []EnvService `dynamodbav:"services"`
+	Configs    []EnvConfig  `dynamodbav:"env_configs"`
 }
 
 // KV is a key and value.

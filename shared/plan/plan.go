@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -37,8 +38,12 @@ func (i Item) Ref() model.Applied {
 }
 
 // Plan is what one operation does to the cluster, in order: objects to
-// apply (those others depend on first), then objects to prune.
-type Plan struct{ Items []Item }
+// apply (those others depend on first), then objects to prune. All is every
+// object the environment renders once it is done: its revision.
+type Plan struct {
+	Items []Item
+	All   []Item
+}
 
 // Stats counts what the plan applies and prunes.
 func (p Plan) Stats() model.PlanStats {
@@ -62,6 +67,16 @@ var first = map[string]bool{"ServiceAccount": true, "ConfigMap": true, "Secret":
 // An object rendered twice (say, an env config and a service both a
 // ConfigMap "settings") is a 400 naming both: one would undo or prune the other.
 func Build(e *model.Environment, out *render.Output, applied []model.Applied, touched func(part string) bool) (Plan, error) {
+	all, err := Flatten(e, out)
+	if err != nil {
+		return Plan{}, err
+	}
+	return Diff(all, applied, touched), nil
+}
+
+// Flatten lists every object of a render, each with its part, those others
+// depend on first; an object rendered twice is a 400 naming both parts.
+func Flatten(e *model.Environment, out *render.Output) ([]Item, error) {
 	var items []Item
 	owner := map[string]string{} // object key -> part rendering it
 	var failures []error
@@ -72,9 +87,7 @@ func Build(e *model.Environment, out *render.Output, applied []model.Applied, to
 				failures = append(failures, fmt.Errorf("%s %q is rendered twice, by %s and by %s", o.GetKind(), o.GetName(), other, part))
 			}
 			owner[it.Ref().Key()] = part
-			if touched(part) {
-				items = append(items, it)
-			}
+			items = append(items, it)
 		}
 	}
 	if out.Registry != nil {
@@ -84,31 +97,40 @@ func Build(e *model.Environment, out *render.Output, applied []model.Applied, to
 	for i, objs := range out.Services {
 		add(model.ServicePart(e.Services[i].Name), objs...)
 	}
+	if len(failures) > 0 {
+		return nil, fmt.Errorf("%w: %v", errs.ErrInvalid, errors.Join(failures...))
+	}
 	slices.SortStableFunc(items, func(a, b Item) int {
 		return rank(a) - rank(b)
 	})
+	return items, nil
+}
+
+// Diff plans the parts touched selects of all (every object the
+// environment renders, from Flatten or a revision) against applied.
+func Diff(all []Item, applied []model.Applied, touched func(part string) bool) Plan {
 	had := map[string]model.Applied{}
 	for _, a := range applied {
 		had[a.Key()] = a
 	}
-	for i, it := range items {
-		items[i].Recorded = had[it.Ref().Key()] == it.Ref()
-	}
-	keep := map[string]bool{}
-	for _, it := range items {
-		keep[it.Ref().Key()] = true
-	}
-	if len(failures) > 0 {
-		return Plan{}, fmt.Errorf("%w: %v", errs.ErrInvalid, errors.Join(failures...))
+	rendered := map[string]bool{}
+	var items []Item
+	for _, it := range all {
+		it.Recorded = false
+		rendered[it.Ref().Key()] = true
+		if touched(it.Part) {
+			it.Recorded = had[it.Ref().Key()] == it.Ref()
+			items = append(items, it)
+		}
 	}
 	for _, a := range applied {
-		// Pruned: what a touched part applied and renders no more, unless
-		// another part renders it now (it moved between parts).
-		if touched(a.Part) && !keep[a.Key()] && owner[a.Key()] == "" {
+		// Pruned: what a touched part applied and nothing renders now (an
+		// object that moved between parts is not).
+		if touched(a.Part) && !rendered[a.Key()] {
 			items = append(items, Item{Part: a.Part, Prune: &a})
 		}
 	}
-	return Plan{Items: items}, nil
+	return Plan{Items: items, All: all}
 }
 
 func rank(it Item) int {
@@ -134,10 +156,28 @@ type Sealer interface {
 	OpenBytes(ctx context.Context, id string, sealed []byte) ([]byte, error)
 }
 
-// Seal compresses and encrypts the plan for operation opID and cuts it
-// into chunks of at most ChunkSize; a plan past maxChunks is a 400.
-func (p Plan) Seal(ctx context.Context, s Sealer, opID string, maxChunks int) ([][]byte, error) {
-	raw, err := json.Marshal(p.Items)
+// Seal compresses and encrypts the plan for operation opID (and, apart,
+// what the environment renders after it, for its revision) and cuts each
+// into chunks of at most ChunkSize; together past maxChunks they are a 400.
+func (p Plan) Seal(ctx context.Context, s Sealer, opID string, maxChunks int) (items, all [][]byte, err error) {
+	if items, err = sealItems(ctx, s, sealID(opID), p.Items); err != nil {
+		return nil, nil, err
+	}
+	if all, err = sealItems(ctx, s, RevisionSealID(opID), p.All); err != nil {
+		return nil, nil, err
+	}
+	if n := len(items) + len(all); n > maxChunks {
+		return nil, nil, errs.Invalid("environment", "renders %d KiB of compressed objects: one operation records at most %d KiB (its plan and the revision it makes)",
+			n*ChunkSize>>10, maxChunks*ChunkSize>>10)
+	}
+	return items, all, nil
+}
+
+// RevisionSealID binds a revision's objects to the operation that made it.
+func RevisionSealID(opID string) string { return opID + "/revision" }
+
+func sealItems(ctx context.Context, s Sealer, id string, items []Item) ([][]byte, error) {
+	raw, err := json.Marshal(items)
 	if err != nil {
 		return nil, fmt.Errorf("encode plan: %w", err)
 	}
@@ -150,7 +190,7 @@ func (p Plan) Seal(ctx context.Context, s Sealer, opID string, maxChunks int) ([
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
-	sealed, err := s.SealBytes(ctx, sealID(opID), gz.Bytes())
+	sealed, err := s.SealBytes(ctx, id, gz.Bytes())
 	if err != nil {
 		return nil, fmt.Errorf("seal plan: %w", err)
 	}
@@ -160,31 +200,38 @@ func (p Plan) Seal(ctx context.Context, s Sealer, opID string, maxChunks int) ([
 		chunks = append(chunks, sealed[:n])
 		sealed = sealed[n:]
 	}
-	if len(chunks) > maxChunks {
-		return nil, errs.Invalid("environment", "renders %d KiB of compressed objects: one operation applies at most %d KiB", len(gz.Bytes())>>10, maxChunks*ChunkSize>>10)
-	}
 	return chunks, nil
 }
 
 // Open decrypts and decodes a plan recorded by Seal.
 func Open(ctx context.Context, s Sealer, opID string, chunks [][]byte) (Plan, error) {
-	gz, err := s.OpenBytes(ctx, sealID(opID), bytes.Join(chunks, nil))
+	items, err := openItems(ctx, s, sealID(opID), opID, chunks)
+	return Plan{Items: items}, err
+}
+
+// OpenRevision decrypts and decodes the objects of the revision operation opID made.
+func OpenRevision(ctx context.Context, s Sealer, opID string, chunks [][]byte) ([]Item, error) {
+	return openItems(ctx, s, RevisionSealID(opID), opID, chunks)
+}
+
+func openItems(ctx context.Context, s Sealer, id, opID string, chunks [][]byte) ([]Item, error) {
+	gz, err := s.OpenBytes(ctx, id, bytes.Join(chunks, nil))
 	if err != nil {
-		return Plan{}, fmt.Errorf("open plan of %s: %w", opID, err)
+		return nil, fmt.Errorf("open plan of %s: %w", opID, err)
 	}
 	r, err := gzip.NewReader(bytes.NewReader(gz))
 	if err != nil {
-		return Plan{}, fmt.Errorf("plan of %s: %w", opID, err)
+		return nil, fmt.Errorf("plan of %s: %w", opID, err)
 	}
 	raw, err := io.ReadAll(io.LimitReader(r, MaxRaw+1))
 	if err != nil {
-		return Plan{}, fmt.Errorf("plan of %s: %w", opID, err)
+		return nil, fmt.Errorf("plan of %s: %w", opID, err)
 	}
-	var p Plan
-	if err := json.Unmarshal(raw, &p.Items); err != nil {
-		return Plan{}, fmt.Errorf("plan of %s: %w", opID, err)
+	var items []Item
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, fmt.Errorf("plan of %s: %w", opID, err)
 	}
-	return p, nil
+	return items, nil
 }
 
 // Objects are the objects items apply.
@@ -195,5 +242,45 @@ func Objects(items []Item) []*unstructured.Unstructured {
 			out = append(out, &unstructured.Unstructured{Object: it.Object})
 		}
 	}
+	return out
+}
+
+// Hosts are the hosts the Ingresses among items route: an environment
+// claims them on its cluster.
+func Hosts(items []Item) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, it := range items {
+		if it.Object == nil || it.Object["kind"] != "Ingress" {
+			continue
+		}
+		u := unstructured.Unstructured{Object: it.Object}
+		rules, _, _ := unstructured.NestedSlice(u.Object, "spec", "rules")
+		tls, _, _ := unstructured.NestedSlice(u.Object, "spec", "tls")
+		var hosts []string
+		for _, r := range rules {
+			if m, ok := r.(map[string]any); ok {
+				h, _ := m["host"].(string)
+				hosts = append(hosts, h)
+			}
+		}
+		for _, t := range tls {
+			if m, ok := t.(map[string]any); ok {
+				hs, _ := m["hosts"].([]any)
+				for _, h := range hs {
+					s, _ := h.(string)
+					hosts = append(hosts, s)
+				}
+			}
+		}
+		for _, h := range hosts {
+			h = strings.ToLower(h)
+			if h != "" && !seen[h] {
+				seen[h] = true
+				out = append(out, h)
+			}
+		}
+	}
+	slices.Sort(out)
 	return out
 }

@@ -38,6 +38,11 @@ func (s Scope) Labels(service string) map[string]string {
 	return l
 }
 
+// Selector selects the objects of one service of an environment.
+func Selector(envKey, service string) string {
+	return LabelEnv + "=" + envKey + "," + LabelService + "=" + service + "," + LabelManagedBy + "=" + ManagedBy
+}
+
 // MaxTemplate bounds a template's text (the API's body limit), and so the
 // cost of parsing it (text/template allocates up to ~64 bytes per byte).
 const MaxTemplate = 256 << 10

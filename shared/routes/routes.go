@@ -76,6 +76,33 @@ var Table = []Route{
 	{"environment", "GET", envPathP + "/{envKey}/variable", "GetProductionEnvironmentVariables"},
 	{"environment", "PUT", envPathP + "/{envKey}/variable", "UpdateProductionEnvironmentVariables"},
 	{"environment", "GET", "/openapi/operations/{operation_id}", "GetOperation"},
+	{"environment", "GET", envPathT + "/{envKey}/revisions", "ListRevisions"},
+	{"environment", "GET", envPathT + "/{envKey}/revisions/{n}", "GetRevision"},
+	{"environment", "POST", envPathT + "/{envKey}/revisions/{n}/rollback", "RollbackRevision"},
+	{"environment", "GET", envPathP + "/{envKey}/revisions", "ListProductionRevisions"},
+	{"environment", "GET", envPathP + "/{envKey}/revisions/{n}", "GetProductionRevision"},
+	{"environment", "POST", envPathP + "/{envKey}/revisions/{n}/rollback", "RollbackProductionRevision"},
+
+	// Services of an environment (the project's templates, rendered in it).
+	{"service", "GET", envPathT + "/{envKey}/services/{serviceName}", "GetEnvironmentService"},
+	{"service", "GET", envPathP + "/{envKey}/services/{serviceName}", "GetProductionEnvironmentService"},
+	{"service", "POST", envPathT + "/service/yaml", "AddEnvironmentServices"},
+	{"service", "POST", envPathP + "/service/yaml", "AddProductionEnvironmentServices"},
+	{"service", "PUT", envPathT + "/{envKey}/services", "UpdateEnvironmentServices"},
+	{"service", "PUT", envPathP + "/{envKey}/services", "UpdateProductionEnvironmentServices"},
+	{"service", "DELETE", envPathT + "/service/yaml", "DeleteEnvironmentServices"},
+	{"service", "DELETE", envPathP + "/service/yaml", "DeleteProductionEnvironmentServices"},
+
+	// Env configs: ConfigMap, Ingress, Secret and PVC objects of an environment.
+	{"envcfg", "POST", envPathT + "/{envKey}/envcfgs", "CreateEnvConfig"},
+	{"envcfg", "POST", envPathP + "/{envKey}/envcfgs", "CreateProductionEnvConfig"},
+	{"envcfg", "GET", envPathT + "/{envKey}/envcfgs", "ListEnvConfigs"},
+	{"envcfg", "GET", envPathP + "/{envKey}/envcfgs", "ListProductionEnvConfigs"},
+	{"envcfg", "GET", envPathT + "/{envKey}/envcfg/{cfgName}", "GetEnvConfig"},
+	{"envcfg", "GET", envPathP + "/{envKey}/envcfg/{cfgName}", "GetProductionEnvConfig"},
+	{"envcfg", "PUT", envPathT + "/envcfgs", "UpdateEnvConfig"},
+	{"envcfg", "DELETE", envPathT + "/{envKey}/envcfg/{cfgName}", "DeleteEnvConfig"},
+	{"envcfg", "DELETE", envPathP + "/{envKey}/envcfg/{cfgName}", "DeleteProductionEnvConfig"},
 }
 
 // For returns the routes of one function.
@@ -97,6 +124,7 @@ var LogicalIDs = map[string]string{
 	"label":       "LabelFunction",
 	"service":     "ServiceFunction",
 	"environment": "EnvironmentFunction",
+	"envcfg":      "EnvcfgFunction",
 }
 
 // TaskFunctions are functions without routes: state machine tasks.

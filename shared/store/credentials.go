@@ -52,7 +52,17 @@ func (s *Store) UpdateCredential(ctx context.Context, id string, fn func(*model.
 		if err := s.putCredential(&t, &c, old); err != nil {
 			return err
 		}
+		if c.Status == model.StatusDeleted && old.Status != model.StatusDeleted {
+			t.unused(s.table, c.ID, errInUse) // a registry credential environments pull with
+		}
 		if err := s.commit(ctx, &t); err != nil {
+			if errors.Is(err, errInUse) {
+				names, nerr := s.EnvironmentsOn(ctx, c.ID, 20)
+				if nerr != nil {
+					return nerr
+				}
+				return errs.Conflict("credential %s is the registry of environments %v: change their registry_id first", c.ID, names)
+			}
 			return err
 		}
 		out = &c

@@ -47,6 +47,10 @@ func (s *Store) CreateEnvironment(ctx context.Context, e *model.Environment, st 
 		p.Environments++
 		e.Visibility = p.Visibility
 		e.OperationID = st.Op.ID
+		if err := s.follow(t, &model.Environment{}, e, st); err != nil {
+			return err
+		}
+		s.countUses(t, e, nil)
 		it, err := item(model.KindEnvironment, e, &e.Record, e.Key, e.ProjectID)
 		if err != nil {
 			return err
@@ -157,6 +161,14 @@ func (s *Store) putEnvironment(ctx context.Context, t *txn, e, old *model.Enviro
 		e.StatusTime = s.now()
 	}
 	s.bump(&e.Record, old.Version)
+	s.countUses(t, e, old.Counted)
+	if e.Status == model.StatusDeleted && old.Status != model.StatusDeleted && !(op != nil && op.Kind == model.OpDelete && !op.IsDelete) {
+		// Its Ingresses are gone with it (a kept namespace keeps them, and the hosts).
+		for _, h := range old.Hosts {
+			s.freeHost(t, e, h)
+		}
+		e.Hosts = nil
+	}
 	it, err := item(model.KindEnvironment, e, &e.Record, e.Key, e.ProjectID)
 	if err != nil {
 		return err

@@ -21,6 +21,11 @@ type Start struct {
 	Op          *model.Operation
 	Plan        [][]byte
 	Idempotency *Idempotency
+	// Revision (sealed chunks of every object the environment renders
+	// after the operation), when set, records a revision of the change.
+	Revision [][]byte
+	// Hosts are the Ingress hosts the environment routes after it.
+	Hosts []string
 }
 
 // MaxPlanChunks bounds a plan so that it is recorded in the same
@@ -48,8 +53,8 @@ func planKey(opID string, i int) map[string]types.AttributeValue {
 // startOp adds a new running operation of e, its marker and its plan to t.
 func (s *Store) startOp(t *txn, e *model.Environment, st Start) error {
 	op := st.Op
-	if len(st.Plan) > MaxPlanChunks {
-		return errs.Invalid("environment", "renders more than one operation applies (%d chunks of compressed objects, at most %d)", len(st.Plan), MaxPlanChunks)
+	if n := len(st.Plan) + len(st.Revision); n > MaxPlanChunks {
+		return errs.Invalid("environment", "renders more than one operation applies (%d chunks of compressed objects, at most %d)", n, MaxPlanChunks)
 	}
 	s.stamp(&op.Record)
 	op.EnvironmentID, op.State, op.Plan.Chunks = e.ID, model.OpRunning, len(st.Plan)
@@ -87,6 +92,9 @@ func (s *Store) StartOperation(ctx context.Context, envID string, st Start, fn f
 		e.OperationID = st.Op.ID
 		t := &txn{}
 		s.idempotent(t, st)
+		if err := s.follow(t, old, e, st); err != nil {
+			return err
+		}
 		if err := s.putEnvironment(ctx, t, e, old, nil); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 
@@ -69,8 +70,9 @@ func (s *Store) TemplateByName(ctx context.Context, projectID, name string) (*mo
 
 // UpdateTemplate applies fn to a template under a version check, in one
 // transaction with its project; deleting frees the name and the project's count.
-func (s *Store) UpdateTemplate(ctx context.Context, st *model.ServiceTemplate, fn func(*model.Project, *model.ServiceTemplate) error) error {
-	return s.withProject(ctx, st.ProjectID, func(p *model.Project, t *txn) error {
+// A delete is refused (409 naming them) while environments use the template, unless forced.
+func (s *Store) UpdateTemplate(ctx context.Context, st *model.ServiceTemplate, force bool, fn func(*model.Project, *model.ServiceTemplate) error) error {
+	err := s.withProject(ctx, st.ProjectID, func(p *model.Project, t *txn) error {
 		var old model.ServiceTemplate
 		if err := s.get(ctx, model.KindTemplate, st.ID, &old); err != nil {
 			return err
@@ -85,6 +87,9 @@ func (s *Store) UpdateTemplate(ctx context.Context, st *model.ServiceTemplate, f
 		if next.Status == model.StatusDeleted && old.Status != model.StatusDeleted {
 			p.Services--
 			t.release(s.table, templateScope(p.ID, old.Name))
+			if !force {
+				t.templateUnused(s.table, p.ID, old.Name, errTemplateInUse)
+			}
 		}
 		s.bump(&next.Record, old.Version)
 		it, err := item(model.KindTemplate, &next, &next.Record, next.Name, next.ProjectID)
@@ -97,6 +102,14 @@ func (s *Store) UpdateTemplate(ctx context.Context, st *model.ServiceTemplate, f
 		*st = next
 		return nil
 	})
+	if errors.Is(err, errTemplateInUse) {
+		users, uerr := s.TemplateUsers(ctx, st.ProjectID, st.Name)
+		if uerr != nil {
+			return uerr
+		}
+		return errs.Conflict("service %s is used by environments %v: remove it from them first, or delete with force=true", st.Name, users)
+	}
+	return err
 }
 
 // ListTemplates lists a project's templates, newest first; the caller's

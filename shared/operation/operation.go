@@ -1,4 +1,10 @@
-package environment
+// Package operation is how a request changes an environment: it reads the
+// environment, renders and plans the change (a 400 naming every error
+// before anything is recorded), records the desired state, the plan, the
+// operation and a revision in one transaction, starts the state machine
+// execution and answers with the operation at once. Every route that
+// changes a cluster goes this one way.
+package operation
 
 import (
 	"context"
@@ -13,46 +19,92 @@ import (
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/deps"
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/plan"
 	"github.com/envhub/envhub/shared/store"
+	"github.com/envhub/envhub/shared/workflow"
 )
 
-// change is one operation a request asks for: every cluster change goes
-// this one way (record desired state, plan and operation in one
-// transaction; start the execution; answer with the operation).
-type change struct {
-	kind     string // model.OpCreate, OpUpdate or OpDelete
-	machine  string
-	input    string     // what was asked, for the operation record
-	isDelete bool       // deletes: also delete the namespace and what runs there
-	plan     *plan.Plan // what it applies and prunes; nil for deletes
-	idem     *store.Idempotency
+// Store is what reading environments and starting operations need.
+type Store interface {
+	plan.Store
+	GetRuntimeEnv(ctx context.Context, id string) (*model.RuntimeEnv, error)
+	ProjectByKey(ctx context.Context, key string) (*model.Project, error)
+	EnvironmentByKey(ctx context.Context, projectID, key string) (*model.Environment, error)
+	StartOperation(ctx context.Context, envID string, st store.Start, fn func(*model.Environment) error) error
+	EndOperation(ctx context.Context, envID, opID string, fn func(*model.Environment, *model.Operation)) error
+	GetOperation(ctx context.Context, id string) (*model.Operation, error)
+	AllApplied(ctx context.Context, envID string) ([]model.Applied, error)
+	ForgetIdempotency(ctx context.Context, op *model.Operation) error
+	Halt(ctx context.Context, envID, opID, reason string) error
+	Replayed(ctx context.Context, i *store.Idempotency) (string, error)
 }
 
-// started is the body of a request that started an operation.
-type started struct {
+var _ Store = (*store.Store)(nil)
+
+// State machine names (template.yaml's and infra/statemachines').
+const (
+	CreateMachine = "env-create"
+	UpdateMachine = "env-update"
+	DeleteMachine = "env-delete"
+)
+
+// RequestTimeout bounds the cluster calls of a request, each and all
+// together (API Gateway cuts requests at 29-30 s).
+const RequestTimeout = 10 * time.Second
+
+// Starter starts operations on environments.
+type Starter struct {
+	Store     Store
+	Renderer  plan.Renderer
+	Connector cluster.Connector // bounded well inside API Gateway's 29 s
+	Sealer    plan.Sealer
+	Workflow  workflow.Runner
+	Deadline  time.Duration // how long an operation may run before maintenance ends it
+}
+
+// New builds a Starter from Deps.
+func New(d *deps.Deps) *Starter {
+	return &Starter{Store: d.Store, Renderer: d.Renderer(), Connector: d.Connector(RequestTimeout), Sealer: d.Sealer,
+		Workflow: d.Workflow, Deadline: 15 * time.Minute}
+}
+
+// Change is one operation a request asks for.
+type Change struct {
+	Kind     string // model.OpCreate, OpUpdate or OpDelete
+	Machine  string
+	Input    string     // what was asked, for the operation and its revision
+	IsDelete bool       // deletes: also delete the namespace and what runs there
+	Plan     *plan.Plan // what it applies and prunes, and what the environment then renders (its revision); nil for deletes
+	Idem     *store.Idempotency
+}
+
+// Started is the body of a request that started an operation.
+type Started struct {
 	Message     string `json:"message"`
 	OperationID string `json:"operation_id"`
 }
 
-// begin records the operation through record (a store transaction that
+// Begin records the operation through record (a store transaction that
 // also records the desired state) and starts its execution. A replayed
 // Idempotency-Key answers with the operation its first request started.
-func (h *Handler) begin(r *http.Request, ch change, record func(store.Start) error) (string, error) {
+func (h *Starter) Begin(r *http.Request, ch Change, record func(store.Start) error) (string, error) {
 	ctx := r.Context()
-	var err error
-	op := &model.Operation{Record: model.Record{ID: model.NewID(model.KindOperation)}, Kind: ch.kind, Machine: ch.machine,
-		Input: ch.input, IsDelete: ch.isDelete, Deadline: time.Now().UTC().Add(h.Deadline)}
-	var chunks [][]byte
-	if ch.plan != nil {
-		op.Plan = ch.plan.Stats()
-		if chunks, err = ch.plan.Seal(ctx, h.Sealer, op.ID, store.MaxPlanChunks); err != nil {
+	op := &model.Operation{Record: model.Record{ID: model.NewID(model.KindOperation)}, Kind: ch.Kind, Machine: ch.Machine,
+		Input: ch.Input, IsDelete: ch.IsDelete, Deadline: time.Now().UTC().Add(h.Deadline)}
+	st := store.Start{Op: op, Idempotency: ch.Idem}
+	if ch.Plan != nil {
+		var err error
+		op.Plan = ch.Plan.Stats()
+		if st.Plan, st.Revision, err = ch.Plan.Seal(ctx, h.Sealer, op.ID, store.MaxPlanChunks); err != nil {
 			return "", err
 		}
+		st.Hosts = plan.Hosts(ch.Plan.All)
 	}
-	err = record(store.Start{Op: op, Plan: chunks, Idempotency: ch.idem})
+	err := record(st)
 	var replay *store.Replay
 	if errors.As(err, &replay) { // the same request, at the same time
 		h.resume(ctx, replay.OperationID)
@@ -64,14 +116,14 @@ func (h *Handler) begin(r *http.Request, ch change, record func(store.Start) err
 	// Recorded, it must start even if the client has gone meanwhile.
 	startCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RequestTimeout)
 	defer cancel()
-	err = h.Workflow.Start(startCtx, ch.machine, op.ID, executionInput(op))
+	err = h.Workflow.Start(startCtx, ch.Machine, op.ID, executionInput(op))
 	if err == nil {
 		return op.ID, nil
 	}
-	slog.ErrorContext(ctx, "execution did not start", "operation", op.ID, "machine", ch.machine, "err", err)
+	slog.ErrorContext(ctx, "execution did not start", "operation", op.ID, "machine", ch.Machine, "err", err)
 	checkCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RequestTimeout)
 	defer cancel()
-	switch running, rerr := h.Workflow.Running(checkCtx, ch.machine, op.ID); {
+	switch running, rerr := h.Workflow.Running(checkCtx, ch.Machine, op.ID); {
 	case rerr == nil && running:
 		return op.ID, nil // the answer was lost, not the start
 	case rerr != nil:
@@ -92,11 +144,11 @@ func executionInput(op *model.Operation) []byte {
 	return input
 }
 
-// replay answers a request made before with the same Idempotency-Key (and
+// Replay answers a request made before with the same Idempotency-Key (and
 // the same body: else 422) with the operation the first one started, before
 // anything else is checked or rendered; answered tells it did. It returns
 // the key for a new request.
-func (h *Handler) replay(w http.ResponseWriter, r *http.Request, caller auth.Identity, body any) (idem *store.Idempotency, answered bool, err error) {
+func (h *Starter) Replay(w http.ResponseWriter, r *http.Request, caller auth.Identity, body any) (idem *store.Idempotency, answered bool, err error) {
 	if idem, err = idempotency(r, caller, body); err != nil || idem == nil {
 		return idem, false, err
 	}
@@ -105,7 +157,7 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request, caller auth.Ide
 		return idem, false, err
 	}
 	h.resume(r.Context(), opID)
-	api.WriteJSON(w, started{"success", opID})
+	WriteStarted(w, opID)
 	return idem, true, nil
 }
 
@@ -113,7 +165,7 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request, caller auth.Ide
 // request that recorded it went away before starting it (starts are
 // idempotent by name, so a start in flight is no harm). Failing that, the
 // replay still answers with the operation, which maintenance ends.
-func (h *Handler) resume(ctx context.Context, opID string) {
+func (h *Starter) resume(ctx context.Context, opID string) {
 	op, err := h.Store.GetOperation(ctx, opID)
 	if err != nil || op.Halted() {
 		return
@@ -131,7 +183,7 @@ func (h *Handler) resume(ctx context.Context, opID string) {
 // changes leave the environment failed with the reason, and the
 // Idempotency-Key is forgotten so a retry starts afresh. If even this
 // fails, maintenance finds the operation without an execution and ends it.
-func (h *Handler) abandon(ctx context.Context, op *model.Operation) {
+func (h *Starter) abandon(ctx context.Context, op *model.Operation) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	const reason = "the operation could not start: the state machine service did not take it"
@@ -172,10 +224,10 @@ func idempotency(r *http.Request, caller auth.Identity, body any) (*store.Idempo
 	return &store.Idempotency{Caller: caller.Subject, Key: key, Hash: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
-// replan plans a change of e to next: the parts touched re-render (all of
+// Replan plans a change of e to next: the parts touched re-render (all of
 // them when e failed, so the next change heals it) and what they no longer
 // render is pruned.
-func (h *Handler) replan(ctx context.Context, e, next *model.Environment, touched func(part string) bool) (*plan.Plan, error) {
+func (h *Starter) Replan(ctx context.Context, e, next *model.Environment, touched func(part string) bool) (*plan.Plan, error) {
 	out, err := h.Renderer.Render(ctx, next) // a value the templates refuse fails here, naming it
 	if err != nil {
 		return nil, err
@@ -191,13 +243,13 @@ func (h *Handler) replan(ctx context.Context, e, next *model.Environment, touche
 	if err != nil {
 		return nil, err
 	}
-	return &p, h.checkObjects(ctx, next, &p)
+	return &p, h.CheckObjects(ctx, next, &p)
 }
 
-// checkObjects refuses (400, naming each), before anything is recorded,
+// CheckObjects refuses (400, naming each), before anything is recorded,
 // objects the cluster could not take into the environment's namespace:
 // kinds it does not serve, cluster-scoped ones a template slipped in.
-func (h *Handler) checkObjects(ctx context.Context, e *model.Environment, p *plan.Plan) error {
+func (h *Starter) CheckObjects(ctx context.Context, e *model.Environment, p *plan.Plan) error {
 	ctx, cancel := context.WithTimeout(ctx, RequestTimeout)
 	defer cancel()
 	c, err := h.Connector.Connect(ctx, e.ClusterID)
@@ -207,9 +259,9 @@ func (h *Handler) checkObjects(ctx context.Context, e *model.Environment, p *pla
 	return c.Check(e.Namespace, plan.Objects(p.Items))
 }
 
-// desired is the change of a StartOperation: e must be as the request
+// Desired is the change of a StartOperation: e must be as the request
 // read it, then it takes the new desired state.
-func desired(read *model.Environment, caller auth.Identity, set func(*model.Environment)) func(*model.Environment) error {
+func Desired(read *model.Environment, caller auth.Identity, set func(*model.Environment)) func(*model.Environment) error {
 	return func(cur *model.Environment) error {
 		if cur.Version != read.Version {
 			return errs.Conflict("environment %s changed while the request was prepared: retry", read.Key)
@@ -218,49 +270,4 @@ func desired(read *model.Environment, caller auth.Identity, set func(*model.Envi
 		cur.State, cur.UpdateBy = model.EnvUpdating, caller.Subject
 		return nil
 	}
-}
-
-func (h *Handler) getOperation(w http.ResponseWriter, r *http.Request) error {
-	caller, err := auth.FromRequest(r)
-	if err != nil {
-		return err
-	}
-	if _, err := api.ParseQuery(r); err != nil {
-		return err
-	}
-	id := r.PathValue("operation_id")
-	if err := api.CheckID("operation_id", id, model.IDPrefix(model.KindOperation)); err != nil {
-		return err
-	}
-	op, err := h.Store.GetOperation(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	// Readable as its environment is: through the project as it is now.
-	e, err := h.Store.GetEnvironment(r.Context(), op.EnvironmentID)
-	if err != nil {
-		return notFoundAs(err, id)
-	}
-	p, err := h.Store.GetProject(r.Context(), e.ProjectID)
-	if err != nil {
-		return notFoundAs(err, id)
-	}
-	if !caller.CanRead(p.Owner, p.Visibility) {
-		return errs.NotFound("operation", id)
-	}
-	out := map[string]any{"operation_id": op.ID, "kind": op.Kind, "status": op.State, "steps": nonNil(op.Steps),
-		"error": op.Error, "start_time": op.CreateTime.Unix(), "end_time": nil, "deadline": op.Deadline.Unix(), "plan": op.Plan}
-	if !op.Ended.IsZero() {
-		out["end_time"] = op.Ended.Unix()
-	}
-	api.WriteJSON(w, out)
-	return nil
-}
-
-// notFoundAs reports a missing environment or project as the operation missing.
-func notFoundAs(err error, opID string) error {
-	if errors.Is(err, errs.ErrNotFound) {
-		return errs.NotFound("operation", opID)
-	}
-	return err
 }

@@ -1,0 +1,62 @@
+package operation
+
+import (
+	"net/http"
+	"slices"
+
+	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/store"
+)
+
+// WriteStarted answers a request that started (or replayed) an operation.
+func WriteStarted(w http.ResponseWriter, opID string) {
+	api.WriteJSON(w, Started{"success", opID})
+}
+
+// Update is the common change: set turns e's desired state into the next
+// one, the parts touched re-render and are applied (what they no longer
+// render pruned) by an env-update operation, and the request answers with
+// it. input says what was asked (operation and revision).
+type Update struct {
+	Caller  auth.Identity
+	Env     *model.Environment // as the request read it
+	Idem    *store.Idempotency
+	Input   string
+	Set     func(*model.Environment)
+	Touched func(part string) bool
+}
+
+// Run plans and starts u, and answers the request.
+func (h *Starter) Run(w http.ResponseWriter, r *http.Request, u Update) error {
+	next := Clone(u.Env)
+	u.Set(next)
+	p, err := h.Replan(r.Context(), u.Env, next, u.Touched)
+	if err != nil {
+		return err
+	}
+	opID, err := h.Begin(r, Change{Kind: model.OpUpdate, Machine: UpdateMachine, Plan: p, Idem: u.Idem, Input: u.Input},
+		func(st store.Start) error {
+			return h.Store.StartOperation(r.Context(), u.Env.ID, st, Desired(u.Env, u.Caller, u.Set))
+		})
+	if err != nil {
+		return err
+	}
+	WriteStarted(w, opID)
+	return nil
+}
+
+// Clone copies e deeply enough for a change: its desired state's slices
+// are its own.
+func Clone(e *model.Environment) *model.Environment {
+	c := *e
+	c.Globals = slices.Clone(e.Globals)
+	c.Configs = slices.Clone(e.Configs)
+	c.Services = slices.Clone(e.Services)
+	for i, s := range c.Services {
+		c.Services[i].Containers = slices.Clone(s.Containers)
+		c.Services[i].Variables = slices.Clone(s.Variables)
+	}
+	return &c
+}

@@ -1,0 +1,188 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/envhub/envhub/shared/errs"
+	"github.com/envhub/envhub/shared/model"
+)
+
+// MaxHostChanges bounds the Ingress hosts one operation claims or frees
+// (each is an item of its transaction).
+const MaxHostChanges = 40
+
+func revisionKey(envID string, n int) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: "REV#" + envID},
+		attrSK: &types.AttributeValueMemberS{Value: fmt.Sprintf("%010d", n)},
+	}
+}
+
+func revisionChunkKey(envID string, n, i int) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: fmt.Sprintf("REVC#%s#%d", envID, n)},
+		attrSK: &types.AttributeValueMemberS{Value: fmt.Sprintf("%04d", i)},
+	}
+}
+
+// hostKey claims an Ingress host on a cluster (by its identity) for one environment.
+func hostKey(e *model.Environment, host string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: "HOST#" + cmp.Or(e.ClusterUID, e.ClusterID)},
+		attrSK: &types.AttributeValueMemberS{Value: host},
+	}
+}
+
+// follow adds to t what goes with e's new desired state (old is as it
+// was; empty for a create): the revision st makes, the Ingress hosts it
+// claims or frees, and the templates and credential it uses. It runs before
+// e is put, as it sets e's counters.
+func (s *Store) follow(t *txn, old, e *model.Environment, st Start) error {
+	if st.Revision != nil {
+		e.Revisions = old.Revisions + 1
+		s.revise(t, e, st)
+	}
+	if st.Hosts != nil || st.Revision != nil {
+		if err := s.claimHosts(t, e, old.Hosts, st.Hosts); err != nil {
+			return err
+		}
+		e.Hosts = st.Hosts
+	}
+	s.countUses(t, e, old.Counted)
+	return nil
+}
+
+// revise records e's revision number e.Revisions, made by st's operation.
+func (s *Store) revise(t *txn, e *model.Environment, st Start) {
+	rev := model.Revision{EnvironmentID: e.ID, N: e.Revisions, OperationID: st.Op.ID, Kind: st.Op.Kind, Change: st.Op.Input,
+		By: e.UpdateBy, Time: s.now(), Chunks: len(st.Revision),
+		RegistryID: e.RegistryID, Globals: e.Globals, Services: e.Services, Configs: e.Configs}
+	it, _ := attributevalue.MarshalMap(rev)
+	for k, v := range revisionKey(e.ID, rev.N) {
+		it[k] = v
+	}
+	t.add(types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: it,
+		ConditionExpression: aws.String("attribute_not_exists(PK)")}}, errVersion)
+	for i, chunk := range st.Revision {
+		k := revisionChunkKey(e.ID, rev.N, i)
+		k["data"] = &types.AttributeValueMemberB{Value: chunk}
+		t.add(types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: k}}, nil)
+	}
+}
+
+// claimHosts claims the hosts e now routes that it did not (409 when another
+// environment of the cluster holds one) and frees those it no longer does.
+func (s *Store) claimHosts(t *txn, e *model.Environment, had, has []string) error {
+	var changes int
+	for _, h := range has {
+		if slices.Contains(had, h) {
+			continue
+		}
+		changes++
+		it := hostKey(e, h)
+		it["environment_id"] = &types.AttributeValueMemberS{Value: e.ID}
+		it["name"] = &types.AttributeValueMemberS{Value: e.ProjectKey + "/" + e.Key}
+		t.add(types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: it,
+			ConditionExpression:       aws.String("attribute_not_exists(PK) OR environment_id = :me"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":me": &types.AttributeValueMemberS{Value: e.ID}},
+		}}, errs.Conflict("ingress host %s is already routed by another environment on this cluster", h))
+	}
+	for _, h := range had {
+		if !slices.Contains(has, h) {
+			changes++
+			s.freeHost(t, e, h)
+		}
+	}
+	if changes > MaxHostChanges {
+		return errs.Invalid("ingress", "claims or frees %d hosts: one operation changes at most %d", changes, MaxHostChanges)
+	}
+	return nil
+}
+
+func (s *Store) freeHost(t *txn, e *model.Environment, h string) {
+	t.add(types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: hostKey(e, h),
+		ConditionExpression:       aws.String("attribute_not_exists(PK) OR environment_id = :me"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":me": &types.AttributeValueMemberS{Value: e.ID}},
+	}}, nil)
+}
+
+// HostOwner names the environment (project/env key) that claims host on
+// the cluster of e, if another one does.
+func (s *Store) HostOwner(ctx context.Context, e *model.Environment, host string) (string, error) {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: hostKey(e, host), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return "", err
+	}
+	if res.Item == nil || str(res.Item, "environment_id") == e.ID {
+		return "", nil
+	}
+	return str(res.Item, "name"), nil
+}
+
+// GetRevision reads revision n of an environment.
+func (s *Store) GetRevision(ctx context.Context, envID string, n int) (*model.Revision, error) {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: revisionKey(envID, n), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, err
+	}
+	if res.Item == nil {
+		return nil, errs.NotFound("revision", fmt.Sprint(n))
+	}
+	var rev model.Revision
+	return &rev, attributevalue.UnmarshalMap(res.Item, &rev)
+}
+
+// ListRevisions reads an environment's revisions numbered from..to
+// (inclusive), newest first.
+func (s *Store) ListRevisions(ctx context.Context, envID string, from, to int) ([]model.Revision, error) {
+	if from < 1 {
+		from = 1
+	}
+	out := []model.Revision{}
+	if to < from {
+		return out, nil
+	}
+	in := &dynamodb.QueryInput{TableName: &s.table, ScanIndexForward: aws.Bool(false),
+		KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :a AND :b"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": revisionKey(envID, 0)[attrPK], ":a": revisionKey(envID, from)[attrSK], ":b": revisionKey(envID, to)[attrSK]},
+	}
+	p := dynamodb.NewQueryPaginator(s.db, in)
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var revs []model.Revision
+		if err := attributevalue.UnmarshalListOfMaps(page.Items, &revs); err != nil {
+			return nil, err
+		}
+		out = append(out, revs...)
+	}
+	return out, nil
+}
+
+// RevisionObjects reads the sealed chunks of a revision's objects.
+func (s *Store) RevisionObjects(ctx context.Context, rev *model.Revision) ([][]byte, error) {
+	chunks := make([][]byte, rev.Chunks)
+	for i := range chunks {
+		res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: revisionChunkKey(rev.EnvironmentID, rev.N, i)})
+		if err != nil {
+			return nil, fmt.Errorf("revision %d chunk %d: %w", rev.N, i, err)
+		}
+		b, ok := res.Item["data"].(*types.AttributeValueMemberB)
+		if !ok {
+			return nil, fmt.Errorf("revision %d of %s: chunk %d is missing", rev.N, rev.EnvironmentID, i)
+		}
+		chunks[i] = b.Value
+	}
+	return chunks, nil
+}
