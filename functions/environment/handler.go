@@ -65,7 +65,7 @@ func (h *Handler) Actions() map[string]api.HandlerFunc {
 		"DeleteEnvironment": h.delete(test), "DeleteProductionEnvironment": h.delete(prod),
 		"GetEnvironmentVariables": h.getVariables(test), "GetProductionEnvironmentVariables": h.getVariables(prod),
 		"UpdateEnvironmentVariables": h.updateVariables(test), "UpdateProductionEnvironmentVariables": h.updateVariables(prod),
-		"GetOperation": h.getOperation,
+		"GetOperation":  h.getOperation,
 		"ListRevisions": h.listRevisions(test), "ListProductionRevisions": h.listRevisions(prod),
 		"GetRevision": h.getRevision(test), "GetProductionRevision": h.getRevision(prod),
 		"RollbackRevision": h.rollback(test), "RollbackProductionRevision": h.rollback(prod),
