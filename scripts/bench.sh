@@ -14,6 +14,9 @@ benches=(
   "./shared/cluster BenchmarkApply20Services"
   "./functions/environment BenchmarkCreate20Services"
   "./functions/environment BenchmarkUpdate20Services"
+  "./shared/cluster BenchmarkServiceObjects"
+  "./functions/environment BenchmarkServiceDetail10Pods"
+  "./functions/environment BenchmarkAdd10Services"
 )
 for b in "${benches[@]}"; do
   read -r pkg name <<<"$b"
