@@ -42,9 +42,8 @@ func hostKey(e *model.Environment, host string) map[string]types.AttributeValue 
 }
 
 // follow adds to t what goes with e's new desired state (old is as it
-// was; empty for a create): the revision st makes, the Ingress hosts it
-// claims or frees, and the templates and credential it uses. It runs before
-// e is put, as it sets e's counters.
+// was; empty for a create): the revision st makes and the Ingress hosts it
+// claims or frees. It runs before e is put, as it sets e's fields for them.
 func (s *Store) follow(t *txn, old, e *model.Environment, st Start) error {
 	if st.Revision != nil {
 		e.Revisions = old.Revisions + 1
@@ -56,7 +55,6 @@ func (s *Store) follow(t *txn, old, e *model.Environment, st Start) error {
 		}
 		e.Hosts = st.Hosts
 	}
-	s.countUses(t, e, old.Counted)
 	return nil
 }
 
