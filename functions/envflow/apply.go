@@ -134,7 +134,11 @@ func (t task) apply(ctx context.Context) (Cursor, error) {
 		if err := t.h.Store.RecordApplied(ctx, t.e.ID, applies); err != nil {
 			return Cursor{}, err
 		}
-		if _, err := c.ApplyObjects(ctx, t.e.Namespace, plan.Objects(batch), nil); err != nil {
+		apply, adopt := plan.Split(batch)
+		if _, err := c.Adopt(ctx, t.e.Namespace, adopt, nil); err != nil {
+			return Cursor{}, err
+		}
+		if _, err := c.ApplyObjects(ctx, t.e.Namespace, apply, nil); err != nil {
 			return Cursor{}, err
 		}
 		if err := c.Delete(ctx, refs(t.e.Namespace, prunes)); err != nil {

@@ -136,6 +136,16 @@ func (c *Cluster) Apply(ctx context.Context, namespace string, manifest []byte, 
 // refused (400) before anything is applied, so a tenant's template cannot
 // reach past its environment. Without one (operators' use) any object goes.
 func (c *Cluster) ApplyObjects(ctx context.Context, namespace string, objs []*unstructured.Unstructured, labels map[string]string) ([]Ref, error) {
+	return c.applyObjects(ctx, namespace, objs, labels, false)
+}
+
+// Adopt is ApplyObjects taking over the fields other managers own: for
+// objects a request names explicitly (kubectl's, say), never by default.
+func (c *Cluster) Adopt(ctx context.Context, namespace string, objs []*unstructured.Unstructured, labels map[string]string) ([]Ref, error) {
+	return c.applyObjects(ctx, namespace, objs, labels, true)
+}
+
+func (c *Cluster) applyObjects(ctx context.Context, namespace string, objs []*unstructured.Unstructured, labels map[string]string, force bool) ([]Ref, error) {
 	if err := c.Check(namespace, objs); err != nil {
 		return nil, err
 	}
@@ -151,7 +161,7 @@ func (c *Cluster) ApplyObjects(ctx context.Context, namespace string, objs []*un
 	}
 	refs := make([]Ref, 0, len(objs))
 	for _, batch := range [][]*unstructured.Unstructured{first, rest} {
-		got, err := c.applyParallel(ctx, namespace, batch)
+		got, err := c.applyParallel(ctx, namespace, batch, force)
 		refs = append(refs, got...)
 		if err != nil {
 			return refs, err
@@ -179,7 +189,7 @@ func (c *Cluster) Check(namespace string, objs []*unstructured.Unstructured) err
 	return nil
 }
 
-func (c *Cluster) applyParallel(ctx context.Context, namespace string, objs []*unstructured.Unstructured) ([]Ref, error) {
+func (c *Cluster) applyParallel(ctx context.Context, namespace string, objs []*unstructured.Unstructured, force bool) ([]Ref, error) {
 	refs := make([]Ref, len(objs))
 	failures := make([]error, len(objs))
 	sem := make(chan struct{}, 16)
@@ -190,7 +200,7 @@ func (c *Cluster) applyParallel(ctx context.Context, namespace string, objs []*u
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			refs[i], failures[i] = c.applyOne(ctx, namespace, u)
+			refs[i], failures[i] = c.applyOne(ctx, namespace, u, force)
 		}()
 	}
 	wg.Wait()
@@ -204,7 +214,7 @@ func (c *Cluster) applyParallel(ctx context.Context, namespace string, objs []*u
 	return ok, nil
 }
 
-func (c *Cluster) applyOne(ctx context.Context, namespace string, u *unstructured.Unstructured) (Ref, error) {
+func (c *Cluster) applyOne(ctx context.Context, namespace string, u *unstructured.Unstructured, force bool) (Ref, error) {
 	ri, err := c.resource(u, namespace)
 	if err != nil {
 		return Ref{}, err
@@ -214,9 +224,7 @@ func (c *Cluster) applyOne(ctx context.Context, namespace string, u *unstructure
 	if err != nil {
 		return ref, errs.Invalid("manifest", "%s %q: %v", ref.Kind, ref.Name, err)
 	}
-	// Forced: the namespace is the environment's, and what envhub renders
-	// (or a request names explicitly, adopting it) is what it should hold.
-	_, err = ri.Patch(ctx, u.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager, Force: ptr.To(true)})
+	_, err = ri.Patch(ctx, u.GetName(), types.ApplyPatchType, data, metav1.PatchOptions{FieldManager: FieldManager, Force: ptr.To(force)})
 	if err != nil {
 		return ref, fmt.Errorf("%s %s/%s: %w", ref.Kind, ref.Namespace, ref.Name, Err(err))
 	}

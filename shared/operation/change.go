@@ -26,6 +26,9 @@ type Update struct {
 	Input   string
 	Set     func(*model.Environment)
 	Touched func(part string) bool
+	// Adopt (optional) selects the objects the request names explicitly:
+	// their apply takes over what other managers own.
+	Adopt func(model.Applied) bool
 }
 
 // Run plans and starts u, and answers the request.
@@ -35,6 +38,9 @@ func (h *Starter) Run(w http.ResponseWriter, r *http.Request, u Update) error {
 	p, err := h.Replan(r.Context(), u.Env, next, u.Touched)
 	if err != nil {
 		return err
+	}
+	for i, it := range p.Items {
+		p.Items[i].Adopt = u.Adopt != nil && it.Object != nil && u.Adopt(it.Ref())
 	}
 	opID, err := h.Begin(r, Change{Kind: model.OpUpdate, Machine: UpdateMachine, Plan: p, Idem: u.Idem, Input: u.Input},
 		func(st store.Start) error {

@@ -26,6 +26,9 @@ type Item struct {
 	// Recorded: the applied set holds the object as it is (a re-apply), so
 	// the write-ahead record has nothing to add.
 	Recorded bool `json:"recorded,omitempty"`
+	// Adopt: a request named the object explicitly, so its apply takes over
+	// fields other managers own (else that is a conflict).
+	Adopt bool `json:"adopt,omitempty"`
 }
 
 // Ref is the applied-set entry of an item.
@@ -243,6 +246,21 @@ func Objects(items []Item) []*unstructured.Unstructured {
 		}
 	}
 	return out
+}
+
+// Split parts the objects items apply into those applied as usual and
+// those adopted (Item.Adopt).
+func Split(items []Item) (apply, adopt []*unstructured.Unstructured) {
+	for _, it := range items {
+		switch {
+		case it.Object == nil:
+		case it.Adopt:
+			adopt = append(adopt, &unstructured.Unstructured{Object: it.Object})
+		default:
+			apply = append(apply, &unstructured.Unstructured{Object: it.Object})
+		}
+	}
+	return apply, adopt
 }
 
 // Hosts are the hosts the Ingresses among items route: an environment
