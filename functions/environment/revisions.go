@@ -2,11 +2,13 @@ package environment
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 
 	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/operation"
@@ -137,6 +139,9 @@ func (h *Handler) rollback(k kind) api.HandlerFunc {
 		if err != nil {
 			return err
 		}
+		if err := h.restorable(r, caller, e, rev); err != nil {
+			return err
+		}
 		applied, err := h.Store.AllApplied(r.Context(), e.ID)
 		if err != nil {
 			return err
@@ -158,6 +163,25 @@ func (h *Handler) rollback(k kind) api.HandlerFunc {
 		operation.WriteStarted(w, opID)
 		return nil
 	}
+}
+
+// restorable refuses (409) a rollback to a desired state that could not
+// change again: a registry credential gone (or not the caller's), a
+// service whose template is gone.
+func (h *Handler) restorable(r *http.Request, caller auth.Identity, e *model.Environment, rev *model.Revision) error {
+	if rev.RegistryID != "" && rev.RegistryID != e.RegistryID {
+		if err := h.checkRegistry(r, caller, rev.RegistryID); err != nil {
+			return errs.Conflict("revision %d pulls images with registry credential %s, which you can no longer use: %v", rev.N, rev.RegistryID, err)
+		}
+	}
+	then := &model.Environment{ProjectID: e.ProjectID, ProjectKey: e.ProjectKey, Services: rev.Services}
+	if _, err := h.Renderer.Templates(r.Context(), then); err != nil {
+		if errors.Is(err, errs.ErrInvalid) {
+			return errs.Conflict("revision %d cannot be restored: %v", rev.N, err)
+		}
+		return err
+	}
+	return nil
 }
 
 // revision reads the path's revision of e and its objects.
