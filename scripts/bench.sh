@@ -14,7 +14,6 @@ benches=(
   "./shared/cluster BenchmarkApply20Services"
   "./functions/environment BenchmarkCreate20Services"
   "./functions/environment BenchmarkUpdate20Services"
-  "./shared/cluster BenchmarkServiceObjects"
   "./functions/environment BenchmarkServiceDetail10Pods"
   "./functions/environment BenchmarkAdd10Services"
 )
