@@ -1,0 +1,114 @@
+package envcfg
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/errs"
+	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/operation"
+	"github.com/envhub/envhub/shared/plan"
+	"github.com/envhub/envhub/shared/store"
+)
+
+// change is one change of an environment's configs: operation.Run's shape,
+// plus what only env configs need.
+type change struct {
+	operation.Update
+	// Object is the config the change applies, named explicitly by the
+	// request (nil for a delete): as the plan renders it, it is dry-run on
+	// the cluster and its Ingress hosts checked before anything is
+	// recorded, and its apply is an adoption (plan.Item.Adopt): it takes
+	// over the fields other managers own.
+	Object *unstructured.Unstructured
+	// Prune is a live object envhub did not apply that the request names
+	// explicitly to delete.
+	Prune *model.Applied
+}
+
+// isConfig selects the env config part: only configs re-render.
+func isConfig(part string) bool { return part == model.PartConfig }
+
+// start plans the change, checks it against the cluster, records and
+// starts it, and returns its operation.
+func (h *Handler) start(r *http.Request, ch change) (string, error) {
+	ctx := r.Context()
+	u := ch.Update
+	next := operation.Clone(u.Env)
+	u.Set(next)
+	p, err := h.Replan(ctx, u.Env, next, u.Touched)
+	if err != nil {
+		return "", err
+	}
+	adopt := u.Adopt
+	if ch.Object != nil {
+		key := model.Applied{APIVersion: ch.Object.GetAPIVersion(), Kind: ch.Object.GetKind(), Name: ch.Object.GetName()}.Key()
+		named := func(a model.Applied) bool { return a.Part == model.PartConfig && a.Key() == key }
+		i := slices.IndexFunc(p.All, func(it plan.Item) bool { return named(it.Ref()) })
+		if i < 0 {
+			return "", errs.Invalid("yaml_data", "%s %q is not rendered", ch.Object.GetKind(), ch.Object.GetName())
+		}
+		if err := h.check(ctx, u.Env, p.All[i]); err != nil {
+			return "", err
+		}
+		if adopt == nil {
+			adopt = named // named explicitly: its apply takes over what others own
+		}
+	}
+	for i, it := range p.Items {
+		p.Items[i].Adopt = adopt != nil && it.Object != nil && adopt(it.Ref())
+	}
+	if a := ch.Prune; a != nil && !slices.ContainsFunc(p.Items, func(it plan.Item) bool { return it.Prune != nil && it.Prune.Key() == a.Key() }) {
+		p.Items = append(p.Items, plan.Item{Part: model.PartConfig, Prune: a})
+	}
+	return h.Begin(r, operation.Change{Kind: model.OpUpdate, Machine: operation.UpdateMachine, Plan: p, Idem: u.Idem, Input: u.Input},
+		func(st store.Start) error {
+			return h.Store.StartOperation(ctx, u.Env.ID, st, operation.Desired(u.Env, u.Caller, u.Set))
+		})
+}
+
+// check asks the cluster about a config before it is recorded: a
+// server-side dry-run apply of it as the operation will apply it (what the
+// apiserver refuses is a 400 in its words) and, for an Ingress, whether a
+// live Ingress of another namespace already routes one of its hosts (409).
+func (h *Handler) check(ctx context.Context, e *model.Environment, it plan.Item) error {
+	ctx, cancel := context.WithTimeout(ctx, operation.RequestTimeout)
+	defer cancel()
+	c, err := h.Connector.Connect(ctx, e.ClusterID)
+	if err != nil {
+		return err
+	}
+	obj := &unstructured.Unstructured{Object: it.Object}
+	switch err := c.DryRun(ctx, e.Namespace, obj); {
+	case errors.Is(err, cluster.ErrNoNamespace):
+		// The environment's namespace is not there (yet): nothing to check against.
+	case errors.Is(err, errs.ErrInvalid):
+		return errs.Invalid("yaml_data", "the cluster refuses it: %s", strings.TrimPrefix(err.Error(), errs.ErrInvalid.Error()+": "))
+	case err != nil:
+		return err
+	}
+	hosts := plan.Hosts([]plan.Item{it})
+	if len(hosts) == 0 {
+		return nil
+	}
+	routed, err := c.IngressHosts(ctx, e.Namespace)
+	if errors.Is(err, errs.ErrForbidden) {
+		return nil // the credential may not list Ingresses cluster-wide: the store's claims still hold
+	}
+	if err != nil {
+		return err
+	}
+	for _, rh := range routed {
+		if slices.Contains(hosts, rh.Host) {
+			// Not naming the Ingress: its namespace may be another tenant's.
+			return errs.Conflict("ingress host %s is already routed on this cluster", rh.Host)
+		}
+	}
+	return nil
+}
