@@ -21,11 +21,7 @@ import (
 func (h *Handler) create(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req AddRequest
-		caller, q, err := operation.Request(r, &req)
-		if err != nil {
-			return err
-		}
-		idem, answered, err := h.Replay(w, r, caller, req)
+		caller, q, idem, answered, err := h.Accept(w, r, &req)
 		if err != nil || answered {
 			return err
 		}

@@ -17,11 +17,7 @@ import (
 // a 404. A Secret key whose value is Mask keeps the value stored for it.
 func (h *Handler) update(w http.ResponseWriter, r *http.Request) error {
 	var req UpdateRequest
-	caller, q, err := operation.Request(r, &req)
-	if err != nil {
-		return err
-	}
-	idem, answered, err := h.Replay(w, r, caller, req)
+	caller, q, idem, answered, err := h.Accept(w, r, &req)
 	if err != nil || answered {
 		return err
 	}

@@ -21,11 +21,7 @@ type UpdateRequest struct {
 func (h *Handler) update(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req UpdateRequest
-		caller, q, err := operation.Request(r, &req)
-		if err != nil {
-			return err
-		}
-		idem, answered, err := h.Replay(w, r, caller, req)
+		caller, q, idem, answered, err := h.Accept(w, r, &req)
 		if err != nil || answered {
 			return err
 		}

@@ -43,11 +43,7 @@ type ServiceRequest struct {
 func (h *Handler) create(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req CreateRequest
-		caller, q, err := operation.Request(r, &req)
-		if err != nil {
-			return err
-		}
-		idem, answered, err := h.Replay(w, r, caller, req)
+		caller, q, idem, answered, err := h.Accept(w, r, &req)
 		if err != nil || answered {
 			return err
 		}

@@ -65,11 +65,7 @@ type VariablesRequest struct {
 func (h *Handler) updateVariables(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req VariablesRequest
-		caller, q, err := operation.Request(r, &req)
-		if err != nil {
-			return err
-		}
-		idem, answered, err := h.Replay(w, r, caller, req)
+		caller, q, idem, answered, err := h.Accept(w, r, &req)
 		if err != nil || answered {
 			return err
 		}

@@ -74,11 +74,7 @@ func servicePart(names map[string]bool) func(string) bool {
 func (h *Handler) addServices(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req AddServicesRequest
-		caller, q, err := operation.Request(r, &req)
-		if err != nil {
-			return err
-		}
-		idem, answered, err := h.Ops.Replay(w, r, caller, req)
+		caller, q, idem, answered, err := h.Ops.Accept(w, r, &req)
 		if err != nil || answered {
 			return err
 		}
@@ -117,11 +113,7 @@ func (h *Handler) addServices(k kind) api.HandlerFunc {
 func (h *Handler) updateServices(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req UpdateServicesRequest
-		caller, q, err := operation.Request(r, &req)
-		if err != nil {
-			return err
-		}
-		idem, answered, err := h.Ops.Replay(w, r, caller, req)
+		caller, q, idem, answered, err := h.Ops.Accept(w, r, &req)
 		if err != nil || answered {
 			return err
 		}
@@ -166,11 +158,7 @@ func (h *Handler) updateServices(k kind) api.HandlerFunc {
 func (h *Handler) deleteServices(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var req DeleteServicesRequest
-		caller, q, err := operation.Request(r, &req)
-		if err != nil {
-			return err
-		}
-		idem, answered, err := h.Ops.Replay(w, r, caller, req)
+		caller, q, idem, answered, err := h.Ops.Accept(w, r, &req)
 		if err != nil || answered {
 			return err
 		}

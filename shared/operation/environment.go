@@ -9,6 +9,7 @@ import (
 	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/store"
 )
 
 // reserved are the path words an env key must not be: the environment
@@ -107,4 +108,16 @@ func (s *Starter) Changeable(r *http.Request, envType, key string, caller auth.I
 		return nil, errs.Forbidden("runtime env %s of environment %s is no longer available to you: an admin can still change or delete it", e.ClusterID, e.Key)
 	}
 	return e, nil
+}
+
+// Accept reads a change request (Request, with body) and answers a replay
+// of its Idempotency-Key with the operation the first one started
+// (answered); otherwise it returns the key for the new operation.
+func (s *Starter) Accept(w http.ResponseWriter, r *http.Request, body any, extra ...string) (caller auth.Identity, q api.Query, idem *store.Idempotency, answered bool, err error) {
+	if caller, q, err = Request(r, body, extra...); err != nil {
+		return caller, q, nil, false, err
+	}
+	idem, answered, err = s.Replay(w, r, caller, body) // a pointer hashes as its value
+
+	return caller, q, idem, answered, err
 }
