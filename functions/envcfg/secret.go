@@ -8,35 +8,15 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/envhub/envhub/shared/errs"
+	"github.com/envhub/envhub/shared/view"
 )
 
 // Mask is what a Secret's values are shown as; in an update it keeps the
 // value stored for its key.
-const Mask = "******"
+const Mask = view.Mask
 
-// lastApplied is kubectl's copy of what it applied: for a Secret, its values in clear.
-const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
-
-// maskSecret replaces every value of a Secret (under data and stringData)
-// with Mask, and drops kubectl's copy of them.
-func maskSecret(o *unstructured.Unstructured) {
-	for _, field := range []string{"data", "stringData"} {
-		m, ok := o.Object[field].(map[string]any)
-		if !ok {
-			if o.Object[field] != nil {
-				o.Object[field] = Mask
-			}
-			continue
-		}
-		for k := range m {
-			m[k] = Mask
-		}
-	}
-	if a := o.GetAnnotations(); a[lastApplied] != "" {
-		delete(a, lastApplied)
-		o.SetAnnotations(a)
-	}
-}
+// maskSecret masks a Secret's values in place (view.MaskSecret).
+func maskSecret(o *unstructured.Unstructured) { o.Object = view.MaskSecret(o.Object, nil) }
 
 // masked tells whether a Secret asks to keep any stored value.
 func masked(o *unstructured.Unstructured) bool {

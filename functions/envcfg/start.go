@@ -75,8 +75,8 @@ func (h *Handler) start(r *http.Request, ch change) (string, error) {
 
 // check asks the cluster about a config before it is recorded: a
 // server-side dry-run apply of it as the operation will apply it (what the
-// apiserver refuses is a 400 in its words) and, for an Ingress, whether a
-// live Ingress of another namespace already routes one of its hosts (409).
+// apiserver refuses is a 400 in its words). Ingress hosts routed elsewhere
+// were refused by Replan (operation.CheckObjects).
 func (h *Handler) check(ctx context.Context, e *model.Environment, it plan.Item) error {
 	ctx, cancel := context.WithTimeout(ctx, operation.RequestTimeout)
 	defer cancel()
@@ -92,23 +92,6 @@ func (h *Handler) check(ctx context.Context, e *model.Environment, it plan.Item)
 		return errs.Invalid("yaml_data", "the cluster refuses it: %s", strings.TrimPrefix(err.Error(), errs.ErrInvalid.Error()+": "))
 	case err != nil:
 		return err
-	}
-	hosts := plan.Hosts([]plan.Item{it})
-	if len(hosts) == 0 {
-		return nil
-	}
-	routed, err := c.IngressHosts(ctx, e.Namespace)
-	if errors.Is(err, errs.ErrForbidden) {
-		return nil // the credential may not list Ingresses cluster-wide: the store's claims still hold
-	}
-	if err != nil {
-		return err
-	}
-	for _, rh := range routed {
-		if slices.Contains(hosts, rh.Host) {
-			// Not naming the Ingress: its namespace may be another tenant's.
-			return errs.Conflict("ingress host %s is already routed on this cluster", rh.Host)
-		}
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/envhub/envhub/shared/plan"
+	"github.com/envhub/envhub/shared/view"
 )
 
 // ObjectRef is one object a revision renders.
@@ -25,9 +26,6 @@ type ObjectChange struct {
 	Change string `json:"change"` // added, removed, changed
 }
 
-// Masked stands for every Secret value a revision shows.
-const Masked = "******"
-
 func refs(items []plan.Item) []ObjectRef {
 	out := []ObjectRef{}
 	for _, it := range items {
@@ -38,7 +36,7 @@ func refs(items []plan.Item) []ObjectRef {
 }
 
 // compare lists what changed from before to after, object by object, and
-// a unified diff of their YAML; Secret values show as Masked, with
+// a unified diff of their YAML; Secret values show as view.Mask, with
 // "(changed)" where the value changed, never themselves.
 func compare(before, after []plan.Item) ([]ObjectChange, string) {
 	old, cur := index(before), index(after)
@@ -100,33 +98,4 @@ func text(obj map[string]any) string {
 	return string(b)
 }
 
-// mask copies a Secret with its values masked; prev (the same Secret in
-// the revision before, or nil) marks the values that changed since.
-func mask(obj, prev map[string]any) map[string]any {
-	if obj["kind"] != "Secret" {
-		return obj
-	}
-	out := make(map[string]any, len(obj))
-	for k, v := range obj {
-		out[k] = v
-	}
-	for _, field := range []string{"data", "stringData"} {
-		values, ok := obj[field].(map[string]any)
-		if !ok {
-			continue
-		}
-		var was map[string]any
-		if prev != nil {
-			was, _ = prev[field].(map[string]any)
-		}
-		m := make(map[string]any, len(values))
-		for k, v := range values {
-			m[k] = Masked
-			if old, ok := was[k]; prev != nil && (!ok || fmt.Sprint(old) != fmt.Sprint(v)) {
-				m[k] = Masked + " (changed)"
-			}
-		}
-		out[field] = m
-	}
-	return out
-}
+func mask(obj, prev map[string]any) map[string]any { return view.MaskSecret(obj, prev) }

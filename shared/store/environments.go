@@ -101,11 +101,13 @@ func (t *txn) retainNamespace(table, scope, id string) {
 
 // EnvironmentByKey reads an environment of a project by its key.
 func (s *Store) EnvironmentByKey(ctx context.Context, projectID, key string) (*model.Environment, error) {
-	id, err := s.lookup(ctx, envScope(projectID, key), "environment", key)
-	if err != nil {
-		return nil, err
-	}
-	return s.GetEnvironment(ctx, id)
+	var e *model.Environment
+	err := s.byKey(ctx, envScope(projectID, key), "environment", key, func(id string) (bool, error) {
+		var err error
+		e, err = s.GetEnvironment(ctx, id)
+		return err == nil && e.Status != model.StatusDeleted, err
+	})
+	return e, err
 }
 
 // GetEnvironment reads an environment by id.

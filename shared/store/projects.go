@@ -64,11 +64,13 @@ func (s *Store) CreateProject(ctx context.Context, p *model.Project) error {
 
 // ProjectByKey reads an active project by its key.
 func (s *Store) ProjectByKey(ctx context.Context, key string) (*model.Project, error) {
-	id, err := s.lookup(ctx, projectScope(key), "project", key)
-	if err != nil {
-		return nil, err
-	}
-	return s.GetProject(ctx, id)
+	var p *model.Project
+	err := s.byKey(ctx, projectScope(key), "project", key, func(id string) (bool, error) {
+		var err error
+		p, err = s.GetProject(ctx, id)
+		return err == nil && p.Status != model.StatusDeleted, err
+	})
+	return p, err
 }
 
 // GetProject reads a project by id, deleted ones included.

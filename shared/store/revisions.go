@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -15,9 +16,13 @@ import (
 	"github.com/envhub/envhub/shared/model"
 )
 
-// MaxHostChanges bounds the Ingress hosts one operation claims or frees
-// (each is an item of its transaction).
-const MaxHostChanges = 40
+// MaxDesired bounds an environment's desired state (services, variables,
+// configs) as stored.
+const MaxDesired = 300 << 10
+
+// MaxHosts bounds the Ingress hosts an environment claims: each claimed or
+// freed host is an item of a transaction (DynamoDB: 100), its delete's too.
+const MaxHosts = 40
 
 func revisionKey(envID string, n int) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
@@ -45,6 +50,11 @@ func hostKey(e *model.Environment, host string) map[string]types.AttributeValue 
 // was; empty for a create): the revision st makes and the Ingress hosts it
 // claims or frees. It runs before e is put, as it sets e's fields for them.
 func (s *Store) follow(t *txn, old, e *model.Environment, st Start) error {
+	// The environment item (and its revision, which copies the desired
+	// state) must stay inside DynamoDB's 400 KB.
+	if b, _ := json.Marshal([]any{e.Services, e.Globals, e.Configs}); len(b) > MaxDesired {
+		return errs.Invalid("environment", "its services, variables and configs take %d KiB: an environment holds at most %d KiB", len(b)>>10, MaxDesired>>10)
+	}
 	if st.Revision != nil {
 		e.Revisions = old.Revisions + 1
 		s.revise(t, e, st)
@@ -79,6 +89,9 @@ func (s *Store) revise(t *txn, e *model.Environment, st Start) {
 // claimHosts claims the hosts e now routes that it did not (409 when another
 // environment of the cluster holds one) and frees those it no longer does.
 func (s *Store) claimHosts(t *txn, e *model.Environment, had, has []string) error {
+	if len(has) > MaxHosts {
+		return errs.Invalid("ingress", "routes %d hosts: an environment routes at most %d", len(has), MaxHosts)
+	}
 	var changes int
 	for _, h := range has {
 		if slices.Contains(had, h) {
@@ -99,8 +112,8 @@ func (s *Store) claimHosts(t *txn, e *model.Environment, had, has []string) erro
 			s.freeHost(t, e, h)
 		}
 	}
-	if changes > MaxHostChanges {
-		return errs.Invalid("ingress", "claims or frees %d hosts: one operation changes at most %d", changes, MaxHostChanges)
+	if changes > MaxHosts {
+		return errs.Invalid("ingress", "claims or frees %d hosts: one operation changes at most %d", changes, MaxHosts)
 	}
 	return nil
 }

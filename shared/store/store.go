@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +51,7 @@ type Store struct {
 	db    DB
 	table string
 	clock atomic.Pointer[func() time.Time] // nil: the real one
+	ids   sync.Map                         // reservation scope -> record id (keys.go)
 }
 
 // New returns a store on the given table.
