@@ -15,12 +15,24 @@ import (
 	"github.com/envhub/envhub/shared/render"
 )
 
-// clusterOf remembers the runtime env of each environment (by project and
-// env key) this process has read.
-var clusterOf sync.Map
+// placed remembers where each environment (by project and env key) this
+// process has read lives: its cluster and namespace, which never change.
+var placed sync.Map
+
+type place struct{ cluster, namespace string }
+
+type listed struct {
+	c    *cluster.Cluster
+	objs *cluster.ServiceObjects
+	err  error
+}
 
 // getService shows a service of an environment from the live cluster: one
-// list call per kind, selected by the service's labels.
+// list call per kind, selected by the service's labels. Where the
+// environment was read before, the lists start beside the reads that
+// authorize them (with the client last used for its cluster) and are
+// answered only once those reads confirm the caller, the environment's
+// place and the client: otherwise they run again.
 func (h *Handler) getService(k kind) api.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		caller, q, err := operation.Request(r, nil, "workLoadtype")
@@ -42,46 +54,56 @@ func (h *Handler) getService(k kind) api.HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), operation.RequestTimeout) // all of it: the answer must beat API Gateway's 29 s
 		defer cancel()
-		// The cluster of an environment never changes: connecting to the one
-		// it had last time runs beside reading it (and its caller's rights),
-		// and is used only once the read confirms it.
-		where := r.URL.Query().Get("projectKey") + "/" + r.PathValue("envKey")
-		type conn struct {
-			c   *cluster.Cluster
-			err error
-		}
-		early := make(chan conn, 1)
-		guess, guessed := clusterOf.Load(where)
+		envKey := r.PathValue("envKey")
+		selector := render.Selector(envKey, name)
+		where := r.URL.Query().Get("projectKey") + "/" + envKey
+		var early, conn chan listed
+		g, guessed := placed.Load(where)
 		if guessed {
+			at := g.(place)
+			if c, ok := h.Ops.Connector.Last(at.cluster); ok {
+				early = make(chan listed, 1)
+				go func() {
+					objs, err := c.ServiceObjects(ctx, at.namespace, selector)
+					early <- listed{c, objs, err}
+				}()
+			}
+			conn = make(chan listed, 1)
 			go func() {
-				c, err := h.Ops.Connector.Connect(ctx, guess.(string))
-				early <- conn{c, err}
+				c, err := h.Ops.Connector.Connect(ctx, at.cluster)
+				conn <- listed{c: c, err: err}
 			}()
 		}
-		_, e, err := h.Ops.Environment(r, k.envType, r.PathValue("envKey"), caller, q)
+		_, e, err := h.Ops.Environment(r, k.envType, envKey, caller, q)
 		if err != nil {
 			return err
 		}
-		clusterOf.Store(where, e.ClusterID)
+		placed.Store(where, place{e.ClusterID, e.Namespace})
 		if !slices.ContainsFunc(e.Services, func(s model.EnvService) bool { return s.Name == name }) {
 			return errs.NotFound("service", name)
 		}
-		var got conn
-		if guessed {
-			got = <-early
+		same := guessed && g.(place) == place{e.ClusterID, e.Namespace}
+		var c listed
+		if same {
+			c = <-conn
 		}
-		if !guessed || guess.(string) != e.ClusterID || got.err != nil {
-			got.c, got.err = h.Ops.Connector.Connect(ctx, e.ClusterID)
+		if !same || c.err != nil {
+			if c.c, c.err = h.Ops.Connector.Connect(ctx, e.ClusterID); c.err != nil {
+				return c.err
+			}
 		}
-		c, err := got.c, got.err
-		if err != nil {
-			return err
+		var got listed
+		if same && early != nil {
+			if got = <-early; got.c != c.c || got.err != nil {
+				got.objs = nil
+			}
 		}
-		objs, err := c.ServiceObjects(ctx, e.Namespace, render.Selector(e.Key, name))
-		if err != nil {
-			return err
+		if got.objs == nil {
+			if got.objs, err = c.c.ServiceObjects(ctx, e.Namespace, selector); err != nil {
+				return err
+			}
 		}
-		api.WriteJSON(w, withEnv(buildDetail(objs, wl, time.Now()), name, e.Namespace, e.Name, e.ProjectKey))
+		api.WriteJSON(w, withEnv(buildDetail(got.objs, wl, time.Now()), name, e.Namespace, e.Name, e.ProjectKey))
 		return nil
 	}
 }

@@ -1,6 +1,7 @@
 package service
 
 import (
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -39,27 +40,31 @@ type DeleteServicesRequest struct {
 }
 
 // checkList checks a service list: present, names valid and unique,
-// variable keys present and unique per service.
+// variable keys present and unique per service; every error at once.
 func checkList(list []ServiceVars) error {
 	if len(list) == 0 {
 		return errs.Invalid("service_list", "must name at least one service")
 	}
+	var failures []string
 	seen := map[string]bool{}
 	for _, s := range list {
 		if err := model.CheckKey("service_list.service_name", s.Name, 63); err != nil {
-			return err
-		}
-		if seen[s.Name] {
-			return errs.Invalid("service_list", "service %q is listed twice", s.Name)
+			failures = append(failures, strings.TrimPrefix(err.Error(), errs.ErrInvalid.Error()+": "))
+		} else if seen[s.Name] {
+			failures = append(failures, fmt.Sprintf("service_list: service %q is listed twice", s.Name))
 		}
 		seen[s.Name] = true
 		keys := map[string]bool{}
 		for _, v := range s.Variables {
 			if v.Key == "" || keys[v.Key] {
-				return errs.Invalid("service_list.variable_kvs", "keys of service %q must be present and unique", s.Name)
+				failures = append(failures, fmt.Sprintf("service_list.variable_kvs: keys of service %q must be present and unique", s.Name))
+				break
 			}
 			keys[v.Key] = true
 		}
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("%w: %s", errs.ErrInvalid, strings.Join(failures, "; "))
 	}
 	return nil
 }
@@ -166,14 +171,17 @@ func (h *Handler) deleteServices(k kind) api.HandlerFunc {
 			return errs.Invalid("service_names", "must name at least one service")
 		}
 		names := map[string]bool{}
+		var failures []string
 		for _, n := range req.Names {
 			if err := model.CheckKey("service_names", n, 63); err != nil {
-				return err
-			}
-			if names[n] {
-				return errs.Invalid("service_names", "service %q is listed twice", n)
+				failures = append(failures, strings.TrimPrefix(err.Error(), errs.ErrInvalid.Error()+": "))
+			} else if names[n] {
+				failures = append(failures, fmt.Sprintf("service_names: service %q is listed twice", n))
 			}
 			names[n] = true
+		}
+		if len(failures) > 0 {
+			return fmt.Errorf("%w: %s", errs.ErrInvalid, strings.Join(failures, "; "))
 		}
 		e, err := h.Ops.Changeable(r, k.envType, req.EnvKey, caller, q)
 		if err != nil {

@@ -50,6 +50,7 @@ func (c Connector) Connect(ctx context.Context, runtimeEnvID string) (*Cluster, 
 	}
 	key := fmt.Sprintf("%s@%d|%s@%d|%v|%v", env.ID, env.Version, cred.ID, cred.Version, c.Policy, c.Timeout)
 	if cl, ok := connections.Load(key); ok {
+		latest.Store(c.latestKey(runtimeEnvID), cl)
 		return cl.(*Cluster), nil
 	}
 	cl, err := ForRuntimeEnv(ctx, env, cred, c.Opener, c.Policy)
@@ -63,7 +64,26 @@ func (c Connector) Connect(ctx context.Context, runtimeEnvID string) (*Cluster, 
 		}
 	}
 	connections.Store(key, cl)
+	latest.Store(c.latestKey(runtimeEnvID), cl)
 	return cl, nil
+}
+
+// latest is the client each runtime env was last connected with.
+var latest sync.Map
+
+func (c Connector) latestKey(runtimeEnvID string) string {
+	return fmt.Sprintf("%s|%v|%v", runtimeEnvID, c.Policy, c.Timeout)
+}
+
+// Last is the client this process last connected to a runtime env with,
+// unchecked: a read may start with it while Connect checks the runtime env
+// and its credential, and be used only if Connect returns the same client.
+func (c Connector) Last(runtimeEnvID string) (*Cluster, bool) {
+	cl, ok := latest.Load(c.latestKey(runtimeEnvID))
+	if !ok {
+		return nil, false
+	}
+	return cl.(*Cluster), true
 }
 
 // records reads a runtime env and its attached credential, both fresh: in
