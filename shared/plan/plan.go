@@ -85,6 +85,11 @@ func Flatten(e *model.Environment, out *render.Output) ([]Item, error) {
 	var failures []error
 	add := func(part string, objs ...*unstructured.Unstructured) {
 		for _, o := range objs {
+			// Every object lives in the environment's namespace; set here,
+			// it is the same in every revision, whoever checks it later.
+			if o.GetNamespace() == "" && e.Namespace != "" {
+				o.SetNamespace(e.Namespace)
+			}
 			it := Item{Part: part, Object: o.Object}
 			if other, ok := owner[it.Ref().Key()]; ok {
 				failures = append(failures, fmt.Errorf("%s %q is rendered twice, by %s and by %s", o.GetKind(), o.GetName(), other, part))
