@@ -3,6 +3,7 @@ package envcfg
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -88,6 +89,11 @@ func (h *Handler) check(ctx context.Context, e *model.Environment, it plan.Item)
 	switch err := c.DryRun(ctx, e.Namespace, obj); {
 	case errors.Is(err, cluster.ErrNoNamespace):
 		// The environment's namespace is not there (yet): nothing to check against.
+	case errors.Is(err, errs.ErrInvalid) && strings.Contains(err.Error(), "admission webhook"):
+		// A webhook's words may name other tenants' objects (ingress-nginx
+		// names the Ingress already routing a host): logged, not echoed.
+		slog.WarnContext(ctx, "an admission webhook refused an env config", "environment", e.ID, "err", err)
+		return errs.Invalid("yaml_data", "an admission webhook of the cluster refuses it (its operator's logs say why)")
 	case errors.Is(err, errs.ErrInvalid):
 		return errs.Invalid("yaml_data", "the cluster refuses it: %s", strings.TrimPrefix(err.Error(), errs.ErrInvalid.Error()+": "))
 	case err != nil:

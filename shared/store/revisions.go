@@ -59,6 +59,16 @@ func (s *Store) follow(t *txn, old, e *model.Environment, st Start) error {
 		e.Revisions = old.Revisions + 1
 		s.revise(t, e, st)
 	}
+	if e.RegistryID != "" && e.RegistryID != old.RegistryID {
+		// The registry credential checked before must still be there when
+		// this commits (a rollback, say, to one deleted meanwhile).
+		t.add(types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: aws.String(s.table), Key: recordKey(model.KindCredential, e.RegistryID),
+			ConditionExpression:       aws.String("#st = :active"),
+			ExpressionAttributeNames:  map[string]string{"#st": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":active": &types.AttributeValueMemberS{Value: model.StatusActive}},
+		}}, errs.Conflict("registry_id: credential %s was deleted meanwhile", e.RegistryID))
+	}
 	if st.Hosts != nil || st.Revision != nil {
 		if err := s.claimHosts(t, e, old.Hosts, st.Hosts); err != nil {
 			return err
