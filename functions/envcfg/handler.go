@@ -17,20 +17,12 @@ import (
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/operation"
-	"github.com/envhub/envhub/shared/store"
 )
 
-// Store is what the handlers need from the store.
-type Store interface {
-	operation.Store
-}
-
-var _ Store = (*store.Store)(nil)
-
-// Handler serves the area's routes; operations start through the Starter.
+// Handler serves the area's routes; operations start, and the store is
+// read, through the Starter.
 type Handler struct {
 	*operation.Starter
-	Store Store
 }
 
 // Actions wires the handlers from Deps (used by the Lambda main and the local server).
@@ -40,7 +32,7 @@ func Actions(d *deps.Deps) map[string]api.HandlerFunc {
 
 // New builds the handler from Deps.
 func New(d *deps.Deps) *Handler {
-	return &Handler{Starter: operation.New(d), Store: d.Store}
+	return &Handler{Starter: operation.New(d)}
 }
 
 // Actions maps the route table's actions to handlers.

@@ -15,7 +15,6 @@ import (
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/operation"
 	"github.com/envhub/envhub/shared/plan"
-	"github.com/envhub/envhub/shared/store"
 )
 
 // change is one change of an environment's configs: operation.Run's shape,
@@ -36,42 +35,31 @@ type change struct {
 // isConfig selects the env config part: only configs re-render.
 func isConfig(part string) bool { return part == model.PartConfig }
 
-// start plans the change, checks it against the cluster, records and
-// starts it, and returns its operation.
+// start starts the change: operation.Start, with the named config checked
+// on the cluster and adopted, and the named foreign object pruned.
 func (h *Handler) start(r *http.Request, ch change) (string, error) {
-	ctx := r.Context()
 	u := ch.Update
-	next := operation.Clone(u.Env)
-	u.Set(next)
-	p, err := h.Replan(ctx, u.Env, next, u.Touched)
-	if err != nil {
-		return "", err
-	}
-	adopt := u.Adopt
-	if ch.Object != nil {
-		key := model.Applied{APIVersion: ch.Object.GetAPIVersion(), Kind: ch.Object.GetKind(), Name: ch.Object.GetName()}.Key()
-		named := func(a model.Applied) bool { return a.Part == model.PartConfig && a.Key() == key }
-		i := slices.IndexFunc(p.All, func(it plan.Item) bool { return named(it.Ref()) })
-		if i < 0 {
-			return "", errs.Invalid("yaml_data", "%s %q is not rendered", ch.Object.GetKind(), ch.Object.GetName())
+	u.Prepare = func(ctx context.Context, p *plan.Plan) error {
+		if ch.Object != nil {
+			key := model.Applied{APIVersion: ch.Object.GetAPIVersion(), Kind: ch.Object.GetKind(), Name: ch.Object.GetName()}.Key()
+			named := func(a model.Applied) bool { return a.Part == model.PartConfig && a.Key() == key }
+			i := slices.IndexFunc(p.All, func(it plan.Item) bool { return named(it.Ref()) })
+			if i < 0 {
+				return errs.Invalid("yaml_data", "%s %q is not rendered", ch.Object.GetKind(), ch.Object.GetName())
+			}
+			if err := h.check(ctx, u.Env, p.All[i]); err != nil {
+				return err
+			}
+			for j, it := range p.Items {
+				p.Items[j].Adopt = it.Object != nil && named(it.Ref()) // named explicitly: its apply takes over what others own
+			}
 		}
-		if err := h.check(ctx, u.Env, p.All[i]); err != nil {
-			return "", err
+		if a := ch.Prune; a != nil && !slices.ContainsFunc(p.Items, func(it plan.Item) bool { return it.Prune != nil && it.Prune.Key() == a.Key() }) {
+			p.Items = append(p.Items, plan.Item{Part: model.PartConfig, Prune: a})
 		}
-		if adopt == nil {
-			adopt = named // named explicitly: its apply takes over what others own
-		}
+		return nil
 	}
-	for i, it := range p.Items {
-		p.Items[i].Adopt = adopt != nil && it.Object != nil && adopt(it.Ref())
-	}
-	if a := ch.Prune; a != nil && !slices.ContainsFunc(p.Items, func(it plan.Item) bool { return it.Prune != nil && it.Prune.Key() == a.Key() }) {
-		p.Items = append(p.Items, plan.Item{Part: model.PartConfig, Prune: a})
-	}
-	return h.Begin(r, operation.Change{Kind: model.OpUpdate, Machine: operation.UpdateMachine, Plan: p, Idem: u.Idem, Input: u.Input},
-		func(st store.Start) error {
-			return h.Store.StartOperation(ctx, u.Env.ID, st, operation.Desired(u.Env, u.Caller, u.Set))
-		})
+	return h.Start(r, u)
 }
 
 // check asks the cluster about a config before it is recorded: a

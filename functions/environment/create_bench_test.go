@@ -10,7 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	lt "github.com/envhub/envhub/infra/local/localtest"
+	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/render"
 )
 
 const benchService = `apiVersion: v1
@@ -45,7 +47,6 @@ func BenchmarkCreate20Services(b *testing.B) {
 	conn := f.e.Deps.Connector(0)
 	ctx := context.Background()
 	const rounds = 5
-	var api, direct []time.Duration
 	viaAPI := func(key string) time.Duration {
 		start := time.Now()
 		resp := f.e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: f.body(key, names...)})
@@ -74,57 +75,71 @@ func BenchmarkCreate20Services(b *testing.B) {
 		if err := c.EnsureNamespace(ctx, e.Namespace, nil); err != nil {
 			b.Fatal(err)
 		}
-		var objs []*unstructured.Unstructured
-		for _, s := range out.Services {
-			objs = append(objs, s...)
-		}
-		if _, err := c.ApplyObjects(ctx, e.Namespace, objs, nil); err != nil {
-			b.Fatal(err)
-		}
-		for ready := false; !ready; {
-			ws, err := c.Workloads(ctx, e.Namespace, "")
-			if err != nil {
-				b.Fatal(err)
-			}
-			ready = len(ws) == 20
-			for _, w := range ws {
-				ready = ready && w.IsReady()
-			}
-			if !ready {
-				time.Sleep(50 * time.Millisecond)
-			}
-		}
+		applyReady(b, c, e.Namespace, out, 20)
 		return time.Since(start)
 	}
 	c, err := conn.Connect(ctx, f.clusterID)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for r := 0; r < rounds; r++ {
-		key := fmt.Sprintf("b%d", r)
-		// Each side goes first in turn, and each round starts once the last
-		// one's namespaces are gone: neither side runs beside the other's cleanup.
-		if r%2 == 0 {
-			api = append(api, viaAPI(key))
-			direct = append(direct, directly(key))
-		} else {
-			direct = append(direct, directly(key))
-			api = append(api, viaAPI(key))
-		}
-		for _, ns := range []string{"shop-env-" + key, "shop-env-d" + key} {
-			if err := c.DeleteNamespace(ctx, ns, true); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	slices.Sort(api)
-	slices.Sort(direct)
-	a, d := api[rounds/2], direct[rounds/2]
+	a, d := alternate(b, c, rounds, "b", viaAPI, directly)
 	fmt.Printf("\nEnvironment of 20 services (Deployment x2 replicas + Service + ConfigMap each), local cluster, median of %d\n", rounds)
 	fmt.Printf("  POST create -> operation succeeded (state machine): %v\n  adapter apply + readiness polling, directly:        %v\n  ratio: %.2fx (target <= 1.3)\n\n",
 		a.Round(time.Millisecond), d.Round(time.Millisecond), float64(a)/float64(d))
 	b.ReportMetric(float64(a.Milliseconds()), "api-ms")
 	b.ReportMetric(float64(d.Milliseconds()), "direct-ms")
+}
+
+// applyReady applies the services' objects of out into ns with the adapter
+// and polls until want workloads are ready: the direct side of the benches
+// that time an operation to its readiness.
+func applyReady(b *testing.B, c *cluster.Cluster, ns string, out *render.Output, want int) {
+	var objs []*unstructured.Unstructured
+	for _, s := range out.Services {
+		objs = append(objs, s...)
+	}
+	if _, err := c.ApplyObjects(context.Background(), ns, objs, nil); err != nil {
+		b.Fatal(err)
+	}
+	for ready := false; !ready; {
+		ws, err := c.Workloads(context.Background(), ns, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		ready = len(ws) == want
+		for _, w := range ws {
+			ready = ready && w.IsReady()
+		}
+		if !ready {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+// alternate times rounds of both sides, keyed prefix0, prefix1...: each side
+// goes first in turn, and each round starts once the last one's namespaces
+// (shop-env-<key>, shop-env-d<key>) are gone, so neither side runs beside
+// the other's cleanup. It returns the medians.
+func alternate(b *testing.B, c *cluster.Cluster, rounds int, prefix string, viaAPI, directly func(key string) time.Duration) (api, direct time.Duration) {
+	var as, ds []time.Duration
+	for r := 0; r < rounds; r++ {
+		key := fmt.Sprintf("%s%d", prefix, r)
+		if r%2 == 0 {
+			as = append(as, viaAPI(key))
+			ds = append(ds, directly(key))
+		} else {
+			ds = append(ds, directly(key))
+			as = append(as, viaAPI(key))
+		}
+		for _, ns := range []string{"shop-env-" + key, "shop-env-d" + key} {
+			if err := c.DeleteNamespace(context.Background(), ns, true); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	slices.Sort(as)
+	slices.Sort(ds)
+	return as[rounds/2], ds[rounds/2]
 }
 
 // benchServices adds n service templates of benchService, named svc00...

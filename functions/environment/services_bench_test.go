@@ -9,7 +9,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	lt "github.com/envhub/envhub/infra/local/localtest"
 	"github.com/envhub/envhub/shared/model"
@@ -115,7 +114,6 @@ func BenchmarkAdd10Services(b *testing.B) {
 		b.Fatal(err)
 	}
 	const rounds = 3
-	var api, direct []time.Duration
 	add := make([]map[string]any, 0, 10)
 	for _, n := range names[1:] {
 		add = append(add, map[string]any{"service_name": n, "variable_kvs": []map[string]any{{"key": "replicas", "use_global_variable": true}}})
@@ -147,46 +145,10 @@ func BenchmarkAdd10Services(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var objs []*unstructured.Unstructured
-		for _, s := range out.Services {
-			objs = append(objs, s...)
-		}
-		if _, err := c.ApplyObjects(ctx, ns, objs, nil); err != nil {
-			b.Fatal(err)
-		}
-		for ready := false; !ready; {
-			ws, err := c.Workloads(ctx, ns, "")
-			if err != nil {
-				b.Fatal(err)
-			}
-			ready = len(ws) == 10
-			for _, w := range ws {
-				ready = ready && w.IsReady()
-			}
-			if !ready {
-				time.Sleep(50 * time.Millisecond)
-			}
-		}
+		applyReady(b, c, ns, out, 10)
 		return time.Since(start)
 	}
-	for r := 0; r < rounds; r++ {
-		key := fmt.Sprintf("a%d", r)
-		if r%2 == 0 {
-			api = append(api, viaAPI(key))
-			direct = append(direct, directly(key))
-		} else {
-			direct = append(direct, directly(key))
-			api = append(api, viaAPI(key))
-		}
-		for _, ns := range []string{"shop-env-" + key, "shop-env-d" + key} {
-			if err := c.DeleteNamespace(ctx, ns, true); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	slices.Sort(api)
-	slices.Sort(direct)
-	a, d := api[rounds/2], direct[rounds/2]
+	a, d := alternate(b, c, rounds, "a", viaAPI, directly)
 	fmt.Printf("\nAdding 10 services (Deployment x2 replicas + Service + ConfigMap each) to an environment, local cluster, median of %d\n", rounds)
 	fmt.Printf("  POST service/yaml -> operation succeeded (state machine): %v\n  adapter apply + readiness polling, directly:              %v\n  ratio: %.2fx (target <= 1.3)\n\n",
 		a.Round(time.Millisecond), d.Round(time.Millisecond), float64(a)/float64(d))

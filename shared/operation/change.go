@@ -1,12 +1,14 @@
 package operation
 
 import (
+	"context"
 	"net/http"
 	"slices"
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/plan"
 	"github.com/envhub/envhub/shared/store"
 )
 
@@ -26,31 +28,38 @@ type Update struct {
 	Input   string
 	Set     func(*model.Environment)
 	Touched func(part string) bool
-	// Adopt (optional) selects the objects the request names explicitly:
-	// their apply takes over what other managers own.
-	Adopt func(model.Applied) bool
+	// Prepare (optional) checks or amends the plan before it is recorded:
+	// a route's own checks against the cluster, objects it adopts or prunes.
+	Prepare func(ctx context.Context, p *plan.Plan) error
 }
 
 // Run plans and starts u, and answers the request.
 func (h *Starter) Run(w http.ResponseWriter, r *http.Request, u Update) error {
-	next := Clone(u.Env)
-	u.Set(next)
-	p, err := h.Replan(r.Context(), u.Env, next, u.Touched)
-	if err != nil {
-		return err
-	}
-	for i, it := range p.Items {
-		p.Items[i].Adopt = u.Adopt != nil && it.Object != nil && u.Adopt(it.Ref())
-	}
-	opID, err := h.Begin(r, Change{Kind: model.OpUpdate, Machine: UpdateMachine, Plan: p, Idem: u.Idem, Input: u.Input},
-		func(st store.Start) error {
-			return h.Store.StartOperation(r.Context(), u.Env.ID, st, Desired(u.Env, u.Caller, u.Set))
-		})
+	opID, err := h.Start(r, u)
 	if err != nil {
 		return err
 	}
 	WriteStarted(w, opID)
 	return nil
+}
+
+// Start plans and starts u, and returns its operation.
+func (h *Starter) Start(r *http.Request, u Update) (string, error) {
+	next := Clone(u.Env)
+	u.Set(next)
+	p, err := h.Replan(r.Context(), u.Env, next, u.Touched)
+	if err != nil {
+		return "", err
+	}
+	if u.Prepare != nil {
+		if err := u.Prepare(r.Context(), p); err != nil {
+			return "", err
+		}
+	}
+	return h.Begin(r, Change{Kind: model.OpUpdate, Machine: UpdateMachine, Plan: p, Idem: u.Idem, Input: u.Input},
+		func(st store.Start) error {
+			return h.Store.StartOperation(r.Context(), u.Env.ID, st, Desired(u.Env, u.Caller, u.Set))
+		})
 }
 
 // Clone copies e deeply enough for a change: its desired state's slices

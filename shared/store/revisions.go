@@ -135,19 +135,6 @@ func (s *Store) freeHost(t *txn, e *model.Environment, h string) {
 	}}, nil)
 }
 
-// HostOwner names the environment (project/env key) that claims host on
-// the cluster of e, if another one does.
-func (s *Store) HostOwner(ctx context.Context, e *model.Environment, host string) (string, error) {
-	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: hostKey(e, host), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return "", err
-	}
-	if res.Item == nil || str(res.Item, "environment_id") == e.ID {
-		return "", nil
-	}
-	return str(res.Item, "name"), nil
-}
-
 // GetRevision reads revision n of an environment.
 func (s *Store) GetRevision(ctx context.Context, envID string, n int) (*model.Revision, error) {
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: revisionKey(envID, n), ConsistentRead: aws.Bool(true)})
