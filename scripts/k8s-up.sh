@@ -104,7 +104,7 @@ spec:
     follow: true
 LOGS
 configs=()
-for f in "$BIN"/kwok-stages/*.yaml "$DIR/kwok-logs.yaml"; do configs+=(--config "$f"); done
+for f in "$BIN"/kwok-stages/*.yaml "$(dirname "$0")"/kwok/*.yaml "$DIR/kwok-logs.yaml"; do configs+=(--config "$f"); done
 "$BIN/kwok" --kubeconfig "$DIR/kubeconfig" "${configs[@]}" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
   --server-address "127.0.0.1:$kwok_port" --node-ip 127.0.0.1 --node-port "$kwok_port" \

@@ -82,6 +82,13 @@ var samples = map[string]struct {
 	"UpdateEnvConfig":                      {"/openapi/environments/envcfgs", "projectKey=shop", `{"name":"game-demo","env_key":"dev","common_env_cfg_type":"ConfigMap","yaml_data":"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: game-demo}\ndata: {lives: \"3\"}\n"}`},
 	"DeleteEnvConfig":                      {"/openapi/environments/dev/envcfg/game-demo", "projectKey=shop&type=ConfigMap", ""},
 	"DeleteProductionEnvConfig":            {"/openapi/environments/production/prod/envcfg/game-demo", "projectKey=shop&type=ConfigMap", ""},
+	"ScaleWorkload":                        {"/openapi/environments/scale", "", `{"project_key":"shop","env_key":"dev","workload_name":"web","workload_type":"Deployment","target_replicas":3}`},
+	"RestartService":                       {"/openapi/environments/dev/service/web/restart", "projectKey=shop", ""},
+	"RestartProductionService":             {"/openapi/environments/production/prod/service/web/restart", "projectKey=shop", ""},
+	"UpdateDeploymentImage":                {"/openapi/environments/image/deployment/dev", "", `{"product_name":"shop","env_name":"dev","service_name":"web","name":"web","container_name":"web","image":"nginx:1.27"}`},
+	"UpdateStatefulSetImage":               {"/openapi/environments/image/statefulset/dev", "", `{"product_name":"shop","env_name":"dev","service_name":"db","name":"db","container_name":"postgres","image":"postgres:17"}`},
+	"UpdateCronJobImage":                   {"/openapi/environments/image/cronjob/dev", "", `{"product_name":"shop","env_name":"dev","service_name":"web","name":"cleanup","container_name":"cleanup","image":"busybox:1.37"}`},
+	"ListKubeEvents":                       {"/openapi/environments/kube/events", "projectKey=shop&envName=dev&name=web&type=Deployment", ""},
 }
 
 // TestSampleEvents keeps events/ in step with the route table: one sample

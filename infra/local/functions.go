@@ -19,6 +19,7 @@ import (
 	"github.com/envhub/envhub/functions/maintenance"
 	"github.com/envhub/envhub/functions/runtimeenv"
 	"github.com/envhub/envhub/functions/service"
+	"github.com/envhub/envhub/functions/workload"
 	"github.com/envhub/envhub/infra/samtemplate"
 	"github.com/envhub/envhub/shared/deps"
 	"github.com/envhub/envhub/shared/workflow"
@@ -32,6 +33,7 @@ var Areas = map[string]deps.Actions{
 	"service":     service.Actions,
 	"environment": environment.Actions,
 	"envcfg":      envcfg.Actions,
+	"workload":    workload.Actions,
 }
 
 // Tasks are the functions without routes the local Lambda Invoke API runs:

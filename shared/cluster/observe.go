@@ -3,31 +3,13 @@ package cluster
 import (
 	"context"
 	"io"
-	"sort"
 
 	"github.com/envhub/envhub/shared/errs"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/client-go/kubernetes"
 )
-
-// Events lists the events of one object (kind and name; kind may be empty), oldest first.
-func (c *Cluster) Events(ctx context.Context, namespace, kind, name string) ([]corev1.Event, error) {
-	sel := fields.Set{"involvedObject.name": name}
-	if kind != "" {
-		sel["involvedObject.kind"] = kind
-	}
-	list, err := c.Typed.CoreV1().Events(namespace).List(ctx, metav1.ListOptions{FieldSelector: sel.AsSelector().String()})
-	if err != nil {
-		return nil, Err(err)
-	}
-	sort.SliceStable(list.Items, func(i, j int) bool {
-		return list.Items[i].LastTimestamp.Before(&list.Items[j].LastTimestamp)
-	})
-	return list.Items, nil
-}
 
 // LogOptions select a log stream.
 type LogOptions struct {

@@ -40,6 +40,10 @@ func (c *Cluster) Problems(ctx context.Context, namespace string, ws []Workload,
 			out = append(out, fmt.Sprintf("%s %s: %s", w.Kind, w.Name, w.Problem))
 			continue
 		}
+		if p := pullProblem(w); p != "" {
+			out = append(out, fmt.Sprintf("%s %s: %s", w.Kind, w.Name, p))
+			continue
+		}
 		owners[w.Kind+"/"+w.Name] = w.Kind + " " + w.Name
 	}
 	if len(owners) == 0 {
@@ -63,4 +67,28 @@ func (c *Cluster) Problems(ctx context.Context, namespace string, ws []Workload,
 		out = append(out, fmt.Sprintf("%s: %s", w, strings.TrimSpace(e.Message)))
 	}
 	return out, nil
+}
+
+// pullErrors are the waiting reasons of a container whose image the
+// kubelet cannot pull (it retries, but a caller waiting on a rollout wants
+// to know now).
+var pullErrors = map[string]bool{"ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true, "ErrImageNeverPull": true}
+
+// pullProblem is the first image pull error of w's pods at its current pod
+// template: pods still at an old image (a rollout fixing it) do not count.
+func pullProblem(w Workload) string {
+	for _, p := range w.Pods {
+		images := map[string]string{}
+		for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+			images[c.Name] = c.Image
+		}
+		for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+			waiting := cs.State.Waiting
+			if waiting == nil || !pullErrors[waiting.Reason] || images[cs.Name] != w.Template[cs.Name] {
+				continue
+			}
+			return fmt.Sprintf("pod %s: container %s: %s: %s", p.Name, cs.Name, waiting.Reason, strings.TrimSpace(waiting.Message))
+		}
+	}
+	return ""
 }

@@ -94,14 +94,37 @@ type EnvService struct {
 	Name       string      `json:"service_name" dynamodbav:"name"`
 	Containers []Container `json:"containers" dynamodbav:"containers"`
 	Variables  []Setting   `json:"variable_kvs" dynamodbav:"variables"`
+	// Replicas are the replica counts set by the scale route: they win over
+	// what the templates render, through every later change.
+	Replicas []Replicas `json:"-" dynamodbav:"replicas,omitempty"`
+	// RestartedAt is when the service was last restarted: its workloads'
+	// pod templates carry it (as kubectl rollout restart stamps them), so a
+	// later apply keeps it instead of rolling them again.
+	RestartedAt string `json:"-" dynamodbav:"restarted_at,omitempty"`
 }
 
-// Container is a service component and its image.
+// Container is a service component and its image. One set by the image
+// route names its workload and the image the templates rendered then
+// (Base): a later change whose templates render another image there names
+// a new image, which wins.
 type Container struct {
 	Name      string `json:"name" dynamodbav:"name"`
 	Image     string `json:"image" dynamodbav:"image"`
 	ImageName string `json:"image_name" dynamodbav:"image_name"`
+	Workload  string `json:"-" dynamodbav:"workload,omitempty"` // "Kind/name"; empty: every container of that name
+	Base      string `json:"-" dynamodbav:"base,omitempty"`
 }
+
+// Replicas is a workload's replica count set by the scale route, and the
+// last count above zero (what a workload scaled to 0 wakes up with).
+type Replicas struct {
+	Workload string `dynamodbav:"workload"` // "Kind/name"
+	Replicas int32  `dynamodbav:"replicas"`
+	Last     int32  `dynamodbav:"last"`
+}
+
+// WorkloadRef names a workload as Replicas and Container do: "Kind/name".
+func WorkloadRef(kind, name string) string { return kind + "/" + name }
 
 // Setting is an env service's value for a template variable.
 type Setting struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/plan"
+	"github.com/envhub/envhub/shared/render"
 	"github.com/envhub/envhub/shared/store"
 )
 
@@ -56,10 +57,29 @@ func (h *Starter) Start(r *http.Request, u Update) (string, error) {
 			return "", err
 		}
 	}
+	set := func(e *model.Environment) {
+		u.Set(e)
+		Forget(e, p.Superseded)
+	}
 	return h.Begin(r, Change{Kind: model.OpUpdate, Machine: UpdateMachine, Plan: p, Idem: u.Idem, Input: u.Input},
 		func(st store.Start) error {
-			return h.Store.StartOperation(r.Context(), u.Env.ID, st, Desired(u.Env, u.Caller, u.Set))
+			return h.Store.StartOperation(r.Context(), u.Env.ID, st, Desired(u.Env, u.Caller, set))
 		})
+}
+
+// Forget drops the image overrides a render superseded (the change named
+// new images), so the environment shows, and later renders, the new ones.
+func Forget(e *model.Environment, superseded []render.Superseded) {
+	for _, s := range superseded {
+		for i := range e.Services {
+			if e.Services[i].Name != s.Service {
+				continue
+			}
+			e.Services[i].Containers = slices.DeleteFunc(e.Services[i].Containers, func(c model.Container) bool {
+				return c.Workload == s.Image.Workload && c.Name == s.Image.Container && c.Base == s.Image.Base && c.Image == s.Image.Image
+			})
+		}
+	}
 }
 
 // Clone copies e deeply enough for a change: its desired state's slices
@@ -72,6 +92,7 @@ func Clone(e *model.Environment) *model.Environment {
 	for i, s := range c.Services {
 		c.Services[i].Containers = slices.Clone(s.Containers)
 		c.Services[i].Variables = slices.Clone(s.Variables)
+		c.Services[i].Replicas = slices.Clone(s.Replicas)
 	}
 	return &c
 }

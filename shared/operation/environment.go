@@ -71,30 +71,42 @@ func (s *Starter) Environment(r *http.Request, envType, key string, caller auth.
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := model.CheckKey("projectKey", pkey, 32); err != nil {
-		return nil, nil, err
-	}
 	field := "envKey"
 	if r.PathValue("envKey") == "" {
 		field = "env_key" // named in the body
 	}
-	if err := CheckEnvKey(field, key); err != nil {
+	return s.Named(r.Context(), envType, Names{"projectKey", pkey, field, key}, caller)
+}
+
+// Names name an environment, and the request fields that named it (a
+// route may name them in its path, query or body).
+type Names struct {
+	ProjectField, Project string
+	EnvField, Env         string
+}
+
+// Named reads the environment of type envType ("" for either) n names.
+func (s *Starter) Named(ctx context.Context, envType string, n Names, caller auth.Identity) (*model.Project, *model.Environment, error) {
+	if err := model.CheckKey(n.ProjectField, n.Project, 32); err != nil {
+		return nil, nil, err
+	}
+	if err := CheckEnvKey(n.EnvField, n.Env); err != nil {
 		return nil, nil, err
 	}
 	// Both read at once (one round trip in a warm process): the reads
 	// before any cluster call are most of a read route's own time.
-	p, e, err := s.Store.ProjectEnvironment(r.Context(), pkey, key)
+	p, e, err := s.Store.ProjectEnvironment(ctx, n.Project, n.Env)
 	if p == nil {
 		return nil, nil, err
 	}
 	if !caller.CanRead(p.Owner, p.Visibility) || p.Status != model.StatusActive {
-		return nil, nil, errs.NotFound("project", pkey)
+		return nil, nil, errs.NotFound("project", n.Project)
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	if envType != "" && e.Type != envType || e.Status != model.StatusActive {
-		return nil, nil, errs.NotFound("environment", key)
+		return nil, nil, errs.NotFound("environment", n.Env)
 	}
 	return p, e, nil
 }
@@ -108,17 +120,30 @@ func (s *Starter) Changeable(r *http.Request, envType, key string, caller auth.I
 	if err != nil {
 		return nil, err
 	}
-	if err := caller.Writable("project", &p.Record); err != nil {
+	return e, s.changeable(r.Context(), caller, p, e)
+}
+
+// ChangeableNamed is Changeable for an environment named as n says.
+func (s *Starter) ChangeableNamed(ctx context.Context, envType string, n Names, caller auth.Identity) (*model.Environment, error) {
+	p, e, err := s.Named(ctx, envType, n, caller)
+	if err != nil {
 		return nil, err
 	}
-	env, err := s.Store.GetRuntimeEnv(r.Context(), e.ClusterID)
+	return e, s.changeable(ctx, caller, p, e)
+}
+
+func (s *Starter) changeable(ctx context.Context, caller auth.Identity, p *model.Project, e *model.Environment) error {
+	if err := caller.Writable("project", &p.Record); err != nil {
+		return err
+	}
+	env, err := s.Store.GetRuntimeEnv(ctx, e.ClusterID)
 	if err != nil && !errors.Is(err, errs.ErrNotFound) {
-		return nil, err
+		return err
 	}
 	if err != nil || env.Status != model.StatusActive || !caller.CanRead(env.Owner, env.Visibility) {
-		return nil, errs.Forbidden("runtime env %s of environment %s is no longer available to you: an admin can still change or delete it", e.ClusterID, e.Key)
+		return errs.Forbidden("runtime env %s of environment %s is no longer available to you: an admin can still change or delete it", e.ClusterID, e.Key)
 	}
-	return e, nil
+	return nil
 }
 
 // Accept reads a change request (Request, with body) and answers a replay

@@ -46,6 +46,9 @@ func (i Item) Ref() model.Applied {
 type Plan struct {
 	Items []Item
 	All   []Item
+	// Superseded are image overrides the render gave way to: the change
+	// names new images, and the environment forgets the overrides.
+	Superseded []render.Superseded
 }
 
 // Stats counts what the plan applies and prunes.
@@ -74,7 +77,9 @@ func Build(e *model.Environment, out *render.Output, applied []model.Applied, to
 	if err != nil {
 		return Plan{}, err
 	}
-	return Diff(all, applied, touched), nil
+	p := Diff(all, applied, touched)
+	p.Superseded = out.Superseded
+	return p, nil
 }
 
 // Flatten lists every object of a render, each with its part, those others

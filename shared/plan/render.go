@@ -100,11 +100,8 @@ func (d Renderer) Render(ctx context.Context, e *model.Environment) (*render.Out
 	}
 	for i, s := range e.Services {
 		t := templates[i]
-		images := map[string]string{}
-		for _, c := range s.Containers {
-			images[c.Name] = c.Image
-		}
-		in.Services = append(in.Services, render.EnvService{Name: s.Name, Template: t.YAML, Vars: t.Variables, Settings: s.Variables, Images: images})
+		in.Services = append(in.Services, render.EnvService{Name: s.Name, Template: t.YAML, Vars: t.Variables, Settings: s.Variables,
+			Overrides: Overrides(s)})
 	}
 	if e.RegistryID != "" {
 		reg, err := d.registry(ctx, e.RegistryID)
@@ -129,4 +126,16 @@ func (d Renderer) registry(ctx context.Context, id string) (*render.Registry, er
 		return nil, errs.Invalid("registry_id", "credential %s is not a docker registry credential {server, username, password}", id)
 	}
 	return &render.Registry{Server: content["server"], Username: content["username"], Password: content["password"]}, nil
+}
+
+// Overrides are what the workload routes set on service s, for rendering.
+func Overrides(s model.EnvService) render.Overrides {
+	ov := render.Overrides{RestartedAt: s.RestartedAt, Replicas: map[string]int32{}}
+	for _, c := range s.Containers {
+		ov.Images = append(ov.Images, render.Image{Workload: c.Workload, Container: c.Name, Image: c.Image, Base: c.Base})
+	}
+	for _, r := range s.Replicas {
+		ov.Replicas[r.Workload] = r.Replicas
+	}
+	return ov
 }

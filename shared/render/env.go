@@ -21,11 +21,11 @@ type Registry struct{ Server, Username, Password string }
 
 // EnvService is one service of an environment with its template.
 type EnvService struct {
-	Name     string
-	Template string
-	Vars     []Var
-	Settings []Setting
-	Images   map[string]string // container name -> image, set after rendering
+	Name      string
+	Template  string
+	Vars      []Var
+	Settings  []Setting
+	Overrides Overrides // applied after rendering
 }
 
 // EnvConfig is one env configuration: its type and YAML.
@@ -51,6 +51,9 @@ type Output struct {
 	Registry *unstructured.Unstructured // nil without a registry
 	Configs  []*unstructured.Unstructured
 	Services [][]*unstructured.Unstructured // one entry per Env.Services, same order
+	// Superseded are image overrides the templates now render past: the
+	// change names a new image, and the override goes.
+	Superseded []Superseded
 }
 
 // Environment renders every config and service of an env. It renders all
@@ -91,7 +94,9 @@ func Environment(e Env) (*Output, error) {
 		}
 		for _, o := range objs {
 			clean(o)
-			setImages(o, s.Images)
+			for _, img := range s.Overrides.apply(o) {
+				out.Superseded = append(out.Superseded, Superseded{s.Name, img})
+			}
 			if e.Registry != nil {
 				addPullSecret(o)
 			}
@@ -137,24 +142,6 @@ func clean(o *unstructured.Unstructured) {
 		unstructured.RemoveNestedField(o.Object, "metadata", f)
 	}
 	unstructured.RemoveNestedField(o.Object, "status")
-}
-
-// setImages points the named containers of a workload at the env's images.
-func setImages(o *unstructured.Unstructured, images map[string]string) {
-	p, ok := cluster.PodTemplatePath(o.GetKind())
-	if !ok || len(images) == 0 {
-		return
-	}
-	p = append(p, "spec", "containers")
-	containers, _, _ := unstructured.NestedSlice(o.Object, p...)
-	for _, c := range containers {
-		if m, ok := c.(map[string]any); ok {
-			if img, ok := images[fmt.Sprint(m["name"])]; ok && img != "" {
-				m["image"] = img
-			}
-		}
-	}
-	_ = unstructured.SetNestedSlice(o.Object, containers, p...)
 }
 
 func addPullSecret(o *unstructured.Unstructured) {

@@ -103,6 +103,15 @@ var Table = []Route{
 	{"envcfg", "PUT", envPathT + "/envcfgs", "UpdateEnvConfig"},
 	{"envcfg", "DELETE", envPathT + "/{envKey}/envcfg/{cfgName}", "DeleteEnvConfig"},
 	{"envcfg", "DELETE", envPathP + "/{envKey}/envcfg/{cfgName}", "DeleteProductionEnvConfig"},
+
+	// Workloads of an environment: scale, restart, image, and Kubernetes events.
+	{"workload", "POST", envPathT + "/scale", "ScaleWorkload"},
+	{"workload", "POST", envPathT + "/{envKey}/service/{serviceName}/restart", "RestartService"},
+	{"workload", "POST", envPathP + "/{envKey}/service/{serviceName}/restart", "RestartProductionService"},
+	{"workload", "POST", envPathT + "/image/deployment/{envKey}", "UpdateDeploymentImage"},
+	{"workload", "POST", envPathT + "/image/statefulset/{envKey}", "UpdateStatefulSetImage"},
+	{"workload", "POST", envPathT + "/image/cronjob/{envKey}", "UpdateCronJobImage"},
+	{"workload", "GET", envPathT + "/kube/events", "ListKubeEvents"},
 }
 
 // For returns the routes of one function.
@@ -125,6 +134,7 @@ var LogicalIDs = map[string]string{
 	"service":     "ServiceFunction",
 	"environment": "EnvironmentFunction",
 	"envcfg":      "EnvcfgFunction",
+	"workload":    "WorkloadFunction",
 }
 
 // TaskFunctions are functions without routes: state machine tasks.

@@ -1,0 +1,248 @@
+package workload_test
+
+import (
+	"context"
+	"net/url"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	lt "github.com/envhub/envhub/infra/local/localtest"
+	"github.com/envhub/envhub/shared/cluster"
+)
+
+// The project's "shop" service runs two Deployments and a StatefulSet and a
+// CronJob; "jobs" only a CronJob.
+const shopTemplate = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - {name: web, image: "nginx:{{ .tag }}"}
+      - {name: sidecar, image: "busybox:1.36"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+      - {name: api, image: "example.com/team/api:1.0"}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 1
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - {name: postgres, image: "postgres:16"}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: cleanup}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers:
+          - {name: cleanup, image: "busybox:1.36"}
+`
+
+const jobsTemplate = `apiVersion: batch/v1
+kind: CronJob
+metadata: {name: report}
+spec:
+  schedule: "0 4 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers:
+          - {name: report, image: "busybox:1.36"}
+`
+
+const project = "wl"
+
+func pk() url.Values { return url.Values{"projectKey": {project}} }
+
+type fixture struct {
+	e         *lt.Env
+	c         *cluster.Cluster
+	clusterID string
+}
+
+// setup registers the local control plane and project "wl" (alice's,
+// public) with services shop and jobs.
+func setup(t *testing.T) fixture {
+	t.Helper()
+	e := lt.New(t)
+	id, c := e.LocalRuntimeEnv(t)
+	lt.Success(t, e.Call(lt.Alice, "CreateProject", lt.Req{Body: map[string]any{"project_key": project, "visibility": "public"}}))
+	lt.Success(t, e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": "shop", "yaml": shopTemplate,
+		"variables": []map[string]any{{"key": "tag", "value": "1.27", "type": "string"}}}}))
+	lt.Success(t, e.Call(lt.Alice, "CreateServiceTemplate", lt.Req{Query: pk(), Body: map[string]any{"service_name": "jobs", "yaml": jobsTemplate}}))
+	return fixture{e, c, id}
+}
+
+func ns(key string) string { return project + "-env-" + key }
+
+// env creates an environment (production when prod) with both services
+// and waits until it is up.
+func (f fixture) env(t *testing.T, key string, prod bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_ = f.c.DeleteNamespace(ctx, ns(key), true) // a run before this one's
+	t.Cleanup(func() { _ = f.c.DeleteNamespace(context.Background(), ns(key), false) })
+	body := map[string]any{"env_key": key, "cluster_id": f.clusterID, "services": []map[string]any{
+		{"service_name": "shop", "type": "k8s", "containers": []map[string]any{}},
+		{"service_name": "jobs", "type": "k8s", "containers": []map[string]any{}}}}
+	action := "CreateEnvironment"
+	if prod {
+		action, body["env_name"] = "CreateProductionEnvironment", key
+	}
+	f.succeeded(t, f.e.Call(lt.Alice, action, lt.Req{Query: pk(), Body: body}))
+}
+
+// wait polls an operation until it ends.
+func (f fixture) wait(t *testing.T, op string) map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		r := f.e.Call(lt.Alice, "GetOperation", lt.Req{Path: map[string]string{"operation_id": op}})
+		if r.Status != 200 {
+			t.Fatalf("operation: %s", r.Raw)
+		}
+		if r.Body["status"] != "running" {
+			return r.Body
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("operation %s still running", op)
+	return nil
+}
+
+// succeeded checks r started an operation and waits for it to succeed.
+func (f fixture) succeeded(t *testing.T, r lt.Response) map[string]any {
+	t.Helper()
+	op, _ := r.Body["operation_id"].(string)
+	if r.Status != 200 || op == "" || r.Body["message"] != "success" {
+		t.Fatalf("want an operation, got %d %s", r.Status, r.Raw)
+	}
+	done := f.wait(t, op)
+	if done["status"] != "succeeded" {
+		t.Fatalf("operation ended %v", done)
+	}
+	return done
+}
+
+func scaleBody(key, name, kind string, n int) map[string]any {
+	return map[string]any{"project_key": project, "env_key": key, "workload_name": name, "workload_type": kind, "target_replicas": n}
+}
+
+func imageBody(key, svc, name, container, image string) map[string]any {
+	return map[string]any{"product_name": project, "env_name": key, "service_name": svc, "name": name, "container_name": container, "image": image}
+}
+
+func (f fixture) deployment(t *testing.T, key, name string) *appsv1.Deployment {
+	t.Helper()
+	d, err := f.c.Typed.AppsV1().Deployments(ns(key)).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (f fixture) statefulSet(t *testing.T, key, name string) *appsv1.StatefulSet {
+	t.Helper()
+	s, err := f.c.Typed.AppsV1().StatefulSets(ns(key)).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// rolledOut checks a Deployment's rollout is complete as kubectl rollout
+// status would say: the operation must not end before.
+func rolledOut(t *testing.T, d *appsv1.Deployment, replicas int32) {
+	t.Helper()
+	st := d.Status
+	if d.Generation != st.ObservedGeneration || st.UpdatedReplicas != replicas || st.Replicas != replicas || st.AvailableReplicas != replicas {
+		t.Fatalf("%s not rolled out to %d: generation %d observed %d, status %+v", d.Name, replicas, d.Generation, st.ObservedGeneration, st)
+	}
+}
+
+func TestScaleImageRestartAndEvents(t *testing.T) {
+	f := setup(t)
+	f.env(t, "dev", false)
+
+	// Scale: the operation ends once the rollout is complete.
+	f.succeeded(t, f.e.Call(lt.Alice, "ScaleWorkload", lt.Req{Body: scaleBody("dev", "web", "Deployment", 3)}))
+	rolledOut(t, f.deployment(t, "dev", "web"), 3)
+	f.succeeded(t, f.e.Call(lt.Alice, "ScaleWorkload", lt.Req{Body: scaleBody("dev", "db", "StatefulSet", 2)}))
+	if s := f.statefulSet(t, "dev", "db"); s.Status.ReadyReplicas != 2 || s.Status.UpdatedReplicas != 2 {
+		t.Fatalf("db: %+v", s.Status)
+	}
+
+	// Image: one container of one workload.
+	f.succeeded(t, f.e.Call(lt.Alice, "UpdateDeploymentImage", lt.Req{Path: map[string]string{"envKey": "dev"},
+		Body: imageBody("dev", "shop", "web", "web", "registry.example.com/team/web:2.0")}))
+	d := f.deployment(t, "dev", "web")
+	rolledOut(t, d, 3)
+	if img := d.Spec.Template.Spec.Containers[0].Image; img != "registry.example.com/team/web:2.0" || d.Spec.Template.Spec.Containers[1].Image != "busybox:1.36" {
+		t.Fatalf("images %+v", d.Spec.Template.Spec.Containers)
+	}
+	f.succeeded(t, f.e.Call(lt.Alice, "UpdateCronJobImage", lt.Req{Path: map[string]string{"envKey": "dev"},
+		Body: imageBody("dev", "jobs", "report", "report", "busybox:1.37")}))
+	cj, err := f.c.Typed.BatchV1().CronJobs(ns("dev")).Get(context.Background(), "report", metav1.GetOptions{})
+	if err != nil || cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Image != "busybox:1.37" {
+		t.Fatalf("cronjob %v %v", cj, err)
+	}
+
+	// The environment remembers both through a services update.
+	f.succeeded(t, f.e.Call(lt.Alice, "UpdateEnvironmentServices", lt.Req{Path: map[string]string{"envKey": "dev"}, Query: pk(),
+		Body: map[string]any{"service_list": []map[string]any{{"service_name": "shop", "variable_kvs": []map[string]any{{"key": "tag", "value": "1.27"}}}}}}))
+	d = f.deployment(t, "dev", "web")
+	if *d.Spec.Replicas != 3 || d.Spec.Template.Spec.Containers[0].Image != "registry.example.com/team/web:2.0" {
+		t.Fatalf("after a services update: replicas %d image %s", *d.Spec.Replicas, d.Spec.Template.Spec.Containers[0].Image)
+	}
+
+	// Restart rolls every workload of the service.
+	before := map[string]string{}
+	f.succeeded(t, f.e.Call(lt.Alice, "RestartService", lt.Req{Path: map[string]string{"envKey": "dev", "serviceName": "shop"}, Query: pk()}))
+	for _, name := range []string{"web", "api"} {
+		d := f.deployment(t, "dev", name)
+		if d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] == "" {
+			t.Fatalf("%s not restarted", name)
+		}
+		before[name] = d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"]
+	}
+	if s := f.statefulSet(t, "dev", "db"); s.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] == "" || s.Status.CurrentRevision != s.Status.UpdateRevision {
+		t.Fatalf("db not restarted: %+v", s.Status)
+	}
+
+	r := f.e.Call(lt.Alice, "ListKubeEvents", lt.Req{Query: url.Values{"projectKey": {project}, "envName": {"dev"}, "name": {"web"}, "type": {"Deployment"}}})
+	if r.Status != 200 || len(r.List) == 0 {
+		t.Fatalf("events: %d %s", r.Status, r.Raw)
+	}
+	t.Logf("events: %s", r.Raw)
+}
