@@ -16,6 +16,8 @@ benches=(
   "./functions/environment BenchmarkUpdate20Services"
   "./functions/environment BenchmarkServiceDetail10Pods"
   "./functions/environment BenchmarkAdd10Services"
+  "./functions/workload BenchmarkImageUpdate"
+  "./functions/workload BenchmarkListEvents"
 )
 for b in "${benches[@]}"; do
   read -r pkg name <<<"$b"

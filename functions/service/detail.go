@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/envhub/envhub/shared/api"
@@ -14,18 +13,6 @@ import (
 	"github.com/envhub/envhub/shared/operation"
 	"github.com/envhub/envhub/shared/render"
 )
-
-// placed remembers where each environment (by project and env key) this
-// process has read lives: its cluster and namespace, which never change.
-var placed sync.Map
-
-type place struct{ cluster, namespace string }
-
-type listed struct {
-	c    *cluster.Cluster
-	objs *cluster.ServiceObjects
-	err  error
-}
 
 // getService shows a service of an environment from the live cluster: one
 // list call per kind, selected by the service's labels. Where the
@@ -56,54 +43,19 @@ func (h *Handler) getService(k kind) api.HandlerFunc {
 		defer cancel()
 		envKey := r.PathValue("envKey")
 		selector := render.Selector(envKey, name)
-		where := r.URL.Query().Get("projectKey") + "/" + envKey
-		var early, conn chan listed
-		g, guessed := placed.Load(where)
-		if guessed {
-			at := g.(place)
-			if c, ok := h.Ops.Connector.Last(at.cluster); ok {
-				early = make(chan listed, 1)
-				go func() {
-					objs, err := c.ServiceObjects(ctx, at.namespace, selector)
-					early <- listed{c, objs, err}
-				}()
+		e, objs, err := operation.Live(ctx, h.Ops, r.URL.Query().Get("projectKey"), envKey, func(ctx context.Context) (*model.Environment, error) {
+			_, e, err := h.Ops.Environment(r.WithContext(ctx), k.envType, envKey, caller, q)
+			if err == nil && !slices.ContainsFunc(e.Services, func(s model.EnvService) bool { return s.Name == name }) {
+				err = errs.NotFound("service", name)
 			}
-			conn = make(chan listed, 1)
-			go func() {
-				c, err := h.Ops.Connector.Connect(ctx, at.cluster)
-				conn <- listed{c: c, err: err}
-			}()
-		}
-		_, e, err := h.Ops.Environment(r, k.envType, envKey, caller, q)
+			return e, err
+		}, func(ctx context.Context, c *cluster.Cluster, namespace string) (*cluster.ServiceObjects, error) {
+			return c.ServiceObjects(ctx, namespace, selector)
+		})
 		if err != nil {
 			return err
 		}
-		placed.Store(where, place{e.ClusterID, e.Namespace})
-		if !slices.ContainsFunc(e.Services, func(s model.EnvService) bool { return s.Name == name }) {
-			return errs.NotFound("service", name)
-		}
-		same := guessed && g.(place) == place{e.ClusterID, e.Namespace}
-		var c listed
-		if same {
-			c = <-conn
-		}
-		if !same || c.err != nil {
-			if c.c, c.err = h.Ops.Connector.Connect(ctx, e.ClusterID); c.err != nil {
-				return c.err
-			}
-		}
-		var got listed
-		if same && early != nil {
-			if got = <-early; got.c != c.c || got.err != nil {
-				got.objs = nil
-			}
-		}
-		if got.objs == nil {
-			if got.objs, err = c.c.ServiceObjects(ctx, e.Namespace, selector); err != nil {
-				return err
-			}
-		}
-		api.WriteJSON(w, withEnv(buildDetail(got.objs, wl, time.Now()), name, e.Namespace, e.Name, e.ProjectKey))
+		api.WriteJSON(w, withEnv(buildDetail(objs, wl, time.Now()), name, e.Namespace, e.Name, e.ProjectKey))
 		return nil
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/errs"
+	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/operation"
 )
 
@@ -54,17 +55,14 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, e, err := h.Named(r.Context(), "", operation.Names{ProjectField: "projectKey", Project: pkey, EnvField: "envName", Env: envKey}, caller)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(r.Context(), operation.RequestTimeout)
 	defer cancel()
-	c, err := h.Connector.Connect(ctx, e.ClusterID)
-	if err != nil {
-		return err
-	}
-	evs, err := c.Events(ctx, e.Namespace, f)
+	_, evs, err := operation.Live(ctx, h.Starter, pkey, envKey, func(ctx context.Context) (*model.Environment, error) {
+		_, e, err := h.Named(ctx, "", operation.Names{ProjectField: "projectKey", Project: pkey, EnvField: "envName", Env: envKey}, caller)
+		return e, err
+	}, func(ctx context.Context, c *cluster.Cluster, namespace string) ([]cluster.Event, error) {
+		return c.Events(ctx, namespace, f)
+	})
 	if err != nil {
 		return err
 	}

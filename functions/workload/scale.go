@@ -11,6 +11,7 @@ import (
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/operation"
+	"github.com/envhub/envhub/shared/render"
 )
 
 // MaxReplicas bounds target_replicas: clusters are shared, and one request
@@ -90,7 +91,7 @@ func (h *Handler) scale(w http.ResponseWriter, r *http.Request) error {
 // replicas is a rendered workload's replica count (1 when it names none,
 // as the apiserver defaults it).
 func replicas(o *unstructured.Unstructured) int32 {
-	n, found, _ := unstructured.NestedInt64(o.Object, "spec", "replicas")
+	n, found := render.Number(o.Object, "spec", "replicas")
 	if !found {
 		return 1
 	}

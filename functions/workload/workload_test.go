@@ -13,8 +13,8 @@ import (
 	"github.com/envhub/envhub/shared/cluster"
 )
 
-// The project's "shop" service runs two Deployments and a StatefulSet and a
-// CronJob; "jobs" only a CronJob.
+// The project's "shop" service runs two Deployments, a StatefulSet, a
+// DaemonSet and a CronJob; "jobs" only a CronJob.
 const shopTemplate = `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
@@ -52,6 +52,17 @@ spec:
       containers:
       - {name: postgres, image: "postgres:16"}
 ---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers:
+      - {name: agent, image: "busybox:1.36"}
+---
 apiVersion: batch/v1
 kind: CronJob
 metadata: {name: cleanup}
@@ -82,6 +93,8 @@ spec:
 
 const project = "wl"
 
+const restartedAt = "kubectl.kubernetes.io/restartedAt"
+
 func pk() url.Values { return url.Values{"projectKey": {project}} }
 
 type fixture struct {
@@ -92,7 +105,7 @@ type fixture struct {
 
 // setup registers the local control plane and project "wl" (alice's,
 // public) with services shop and jobs.
-func setup(t *testing.T) fixture {
+func setup(t testing.TB) fixture {
 	t.Helper()
 	e := lt.New(t)
 	id, c := e.LocalRuntimeEnv(t)
@@ -107,7 +120,7 @@ func ns(key string) string { return project + "-env-" + key }
 
 // env creates an environment (production when prod) with both services
 // and waits until it is up.
-func (f fixture) env(t *testing.T, key string, prod bool) {
+func (f fixture) env(t testing.TB, key string, prod bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -124,7 +137,7 @@ func (f fixture) env(t *testing.T, key string, prod bool) {
 }
 
 // wait polls an operation until it ends.
-func (f fixture) wait(t *testing.T, op string) map[string]any {
+func (f fixture) wait(t testing.TB, op string) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
@@ -142,7 +155,7 @@ func (f fixture) wait(t *testing.T, op string) map[string]any {
 }
 
 // succeeded checks r started an operation and waits for it to succeed.
-func (f fixture) succeeded(t *testing.T, r lt.Response) map[string]any {
+func (f fixture) succeeded(t testing.TB, r lt.Response) map[string]any {
 	t.Helper()
 	op, _ := r.Body["operation_id"].(string)
 	if r.Status != 200 || op == "" || r.Body["message"] != "success" {
@@ -163,7 +176,7 @@ func imageBody(key, svc, name, container, image string) map[string]any {
 	return map[string]any{"product_name": project, "env_name": key, "service_name": svc, "name": name, "container_name": container, "image": image}
 }
 
-func (f fixture) deployment(t *testing.T, key, name string) *appsv1.Deployment {
+func (f fixture) deployment(t testing.TB, key, name string) *appsv1.Deployment {
 	t.Helper()
 	d, err := f.c.Typed.AppsV1().Deployments(ns(key)).Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
@@ -172,7 +185,7 @@ func (f fixture) deployment(t *testing.T, key, name string) *appsv1.Deployment {
 	return d
 }
 
-func (f fixture) statefulSet(t *testing.T, key, name string) *appsv1.StatefulSet {
+func (f fixture) statefulSet(t testing.TB, key, name string) *appsv1.StatefulSet {
 	t.Helper()
 	s, err := f.c.Typed.AppsV1().StatefulSets(ns(key)).Get(context.Background(), name, metav1.GetOptions{})
 	if err != nil {
@@ -183,7 +196,7 @@ func (f fixture) statefulSet(t *testing.T, key, name string) *appsv1.StatefulSet
 
 // rolledOut checks a Deployment's rollout is complete as kubectl rollout
 // status would say: the operation must not end before.
-func rolledOut(t *testing.T, d *appsv1.Deployment, replicas int32) {
+func rolledOut(t testing.TB, d *appsv1.Deployment, replicas int32) {
 	t.Helper()
 	st := d.Status
 	if d.Generation != st.ObservedGeneration || st.UpdatedReplicas != replicas || st.Replicas != replicas || st.AvailableReplicas != replicas {
@@ -226,18 +239,32 @@ func TestScaleImageRestartAndEvents(t *testing.T) {
 		t.Fatalf("after a services update: replicas %d image %s", *d.Spec.Replicas, d.Spec.Template.Spec.Containers[0].Image)
 	}
 
-	// Restart rolls every workload of the service.
-	before := map[string]string{}
+	// Restart rolls every workload of the service, completely: when the
+	// operation ends, every pod of each runs the stamped template.
 	f.succeeded(t, f.e.Call(lt.Alice, "RestartService", lt.Req{Path: map[string]string{"envKey": "dev", "serviceName": "shop"}, Query: pk()}))
-	for _, name := range []string{"web", "api"} {
-		d := f.deployment(t, "dev", name)
-		if d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] == "" {
-			t.Fatalf("%s not restarted", name)
-		}
-		before[name] = d.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"]
+	stamp := f.deployment(t, "dev", "web").Spec.Template.Annotations[restartedAt]
+	if stamp == "" {
+		t.Fatal("web not restarted")
 	}
-	if s := f.statefulSet(t, "dev", "db"); s.Spec.Template.Annotations["kubectl.kubernetes.io/restartedAt"] == "" || s.Status.CurrentRevision != s.Status.UpdateRevision {
-		t.Fatalf("db not restarted: %+v", s.Status)
+	pods, err := f.c.Typed.CoreV1().Pods(ns("dev")).List(context.Background(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := map[string]int{}
+	for _, p := range pods.Items {
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		if p.Annotations[restartedAt] != stamp {
+			t.Errorf("pod %s (%s) not restarted: %v", p.Name, p.Labels["app"], p.Annotations)
+		}
+		running[p.Labels["app"]]++
+	}
+	if running["web"] != 3 || running["api"] != 1 || running["db"] != 2 || running["agent"] != 1 {
+		t.Fatalf("pods after restart: %v", running)
+	}
+	if s := f.statefulSet(t, "dev", "db"); s.Status.CurrentRevision != s.Status.UpdateRevision {
+		t.Fatalf("db rollout not complete: %+v", s.Status)
 	}
 
 	r := f.e.Call(lt.Alice, "ListKubeEvents", lt.Req{Query: url.Values{"projectKey": {project}, "envName": {"dev"}, "name": {"web"}, "type": {"Deployment"}}})

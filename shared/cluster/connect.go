@@ -38,6 +38,16 @@ type pairReader interface {
 // attached remembers the credential each runtime env was last seen with.
 var attached sync.Map
 
+// Attached is the credential this process last saw attached to a runtime
+// env (a request may read both ahead, in one round trip with others).
+func Attached(runtimeEnvID string) (string, bool) {
+	id, ok := attached.Load(runtimeEnvID)
+	if !ok {
+		return "", false
+	}
+	return id.(string), true
+}
+
 // connections keeps clients (and their discovery caches) across requests
 // and tasks of a warm process, keyed by everything that would change them.
 var connections sync.Map

@@ -20,7 +20,7 @@ func deploymentProblem(conds []appsv1.DeploymentCondition) string {
 		case c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue:
 			return c.Message
 		case c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ProgressDeadlineExceeded":
-			return c.Message
+			return c.Reason + ": " + c.Message
 		}
 	}
 	return ""

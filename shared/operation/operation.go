@@ -42,6 +42,7 @@ type Store interface {
 	ForgetIdempotency(ctx context.Context, op *model.Operation) error
 	Halt(ctx context.Context, envID, opID, reason string) error
 	Replayed(ctx context.Context, i *store.Idempotency) (string, error)
+	Prefetch(ctx context.Context, projectKey, envKey string, refs ...store.Ref) context.Context
 }
 
 var _ Store = (*store.Store)(nil)

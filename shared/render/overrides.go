@@ -116,3 +116,18 @@ func ImageName(image string) string {
 	}
 	return image[strings.LastIndex(image, "/")+1:]
 }
+
+// Number reads an integer field of a rendered object, however the decoder
+// typed it (int64, or float64 from JSON); found is false if it is absent or
+// not a number.
+func Number(obj map[string]any, fields ...string) (n int64, found bool) {
+	switch v, _, _ := unstructured.NestedFieldNoCopy(obj, fields...); v := v.(type) {
+	case int64:
+		return v, true
+	case int:
+		return int64(v), true
+	case float64:
+		return int64(v), true
+	}
+	return 0, false
+}

@@ -66,15 +66,13 @@ func (s *Store) ProjectEnvironment(ctx context.Context, projectKey, envKey strin
 // pair reads a remembered project and environment in one BatchGetItem; ok
 // when both are live and belong together.
 func (s *Store) pair(ctx context.Context, projectID, envID string) (*model.Project, *model.Environment, bool) {
-	res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-		s.table: {Keys: []map[string]types.AttributeValue{recordKey(model.KindProject, projectID), recordKey(model.KindEnvironment, envID)},
-			ConsistentRead: aws.Bool(true)}}})
-	if err != nil || len(res.UnprocessedKeys) > 0 || len(res.Responses[s.table]) != 2 {
+	items, err := s.both(ctx, Ref{model.KindProject, projectID}, Ref{model.KindEnvironment, envID})
+	if err != nil || len(items) != 2 {
 		return nil, nil, false
 	}
 	var p model.Project
 	var e model.Environment
-	for _, it := range res.Responses[s.table] {
+	for _, it := range items {
 		switch str(it, attrPK) {
 		case model.KindProject + "#" + projectID:
 			if attributevalue.UnmarshalMap(it, &p) != nil {
@@ -93,15 +91,13 @@ func (s *Store) pair(ctx context.Context, projectID, envID string) (*model.Proje
 // RuntimeEnvCredential reads a runtime env and a credential in one round
 // trip (cluster.Connector: the credential it was last attached with).
 func (s *Store) RuntimeEnvCredential(ctx context.Context, envID, credID string) (*model.RuntimeEnv, *model.Credential, error) {
-	res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-		s.table: {Keys: []map[string]types.AttributeValue{recordKey(model.KindRuntimeEnv, envID), recordKey(model.KindCredential, credID)},
-			ConsistentRead: aws.Bool(true)}}})
+	items, err := s.both(ctx, Ref{model.KindRuntimeEnv, envID}, Ref{model.KindCredential, credID})
 	if err != nil {
 		return nil, nil, err
 	}
 	var env *model.RuntimeEnv
 	var cred *model.Credential
-	for _, it := range res.Responses[s.table] {
+	for _, it := range items {
 		switch str(it, attrPK) {
 		case model.KindRuntimeEnv + "#" + envID:
 			env = &model.RuntimeEnv{}
@@ -114,11 +110,25 @@ func (s *Store) RuntimeEnvCredential(ctx context.Context, envID, credID string) 
 			return nil, nil, err
 		}
 	}
-	if env == nil || len(res.UnprocessedKeys) > 0 {
+	if env == nil {
 		env, err = s.GetRuntimeEnv(ctx, envID)
 		if err != nil {
 			return nil, nil, err
 		}
 	}
 	return env, cred, nil
+}
+
+// both reads two records in one round trip (or none, when the request
+// prefetched them); what it does not return was not found or not processed.
+func (s *Store) both(ctx context.Context, a, b Ref) ([]map[string]types.AttributeValue, error) {
+	if x, y, ok := takenPair(ctx, a, b); ok {
+		return []map[string]types.AttributeValue{x, y}, nil
+	}
+	res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+		s.table: {Keys: []map[string]types.AttributeValue{recordKey(a.Kind, a.ID), recordKey(b.Kind, b.ID)}, ConsistentRead: aws.Bool(true)}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.Responses[s.table], nil
 }

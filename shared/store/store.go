@@ -131,6 +131,9 @@ func parentPartition(kind, status, parent string) string {
 
 // get reads one record with a strongly consistent read.
 func (s *Store) get(ctx context.Context, kind, id string, out any) error {
+	if it, ok := taken(ctx, kind, id); ok {
+		return attributevalue.UnmarshalMap(it, out)
+	}
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: &s.table, Key: recordKey(kind, id), ConsistentRead: aws.Bool(true),
 	})
