@@ -64,18 +64,10 @@ func (h *Handler) update(k kind) api.HandlerFunc {
 			return nil
 		}
 		// The registry secret and every service's imagePullSecrets follow.
-		next := *e
-		set(&next)
-		p, err := h.Replan(r.Context(), e, &next, func(part string) bool {
-			return part == model.PartRegistry || strings.HasPrefix(part, model.ServicePart(""))
-		})
-		if err != nil {
-			return err
-		}
-		opID, err := h.Begin(r, operation.Change{Kind: model.OpUpdate, Machine: UpdateMachine, Plan: p, Idem: idem,
-			Input: "registry_id=" + *req.RegistryID}, func(st store.Start) error {
-			return h.Store.StartOperation(r.Context(), e.ID, st, operation.Desired(e, caller, set))
-		})
+		opID, err := h.Start(r, operation.Update{Caller: caller, Env: e, Idem: idem, Input: "registry_id=" + *req.RegistryID, Set: set,
+			Touched: func(part string) bool {
+				return part == model.PartRegistry || strings.HasPrefix(part, model.ServicePart(""))
+			}})
 		if err != nil {
 			return err
 		}

@@ -8,7 +8,6 @@ import (
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/operation"
-	"github.com/envhub/envhub/shared/store"
 )
 
 func (h *Handler) getVariables(k kind) api.HandlerFunc {
@@ -93,22 +92,14 @@ func (h *Handler) updateVariables(k kind) api.HandlerFunc {
 				changed[g.Key] = true
 			}
 		}
-		next := *e
-		next.Globals = merged
 		touched := map[string]bool{}
 		for key := range changed {
 			for _, name := range related(e, key) {
 				touched[model.ServicePart(name)] = true
 			}
 		}
-		p, err := h.Replan(r.Context(), e, &next, func(part string) bool { return touched[part] })
-		if err != nil {
-			return err
-		}
-		opID, err := h.Begin(r, operation.Change{Kind: model.OpUpdate, Machine: UpdateMachine, Plan: p, Idem: idem, Input: "global_variables"},
-			func(st store.Start) error {
-				return h.Store.StartOperation(r.Context(), e.ID, st, operation.Desired(e, caller, func(e *model.Environment) { e.Globals = merged }))
-			})
+		opID, err := h.Start(r, operation.Update{Caller: caller, Env: e, Idem: idem, Input: "global_variables",
+			Set: func(e *model.Environment) { e.Globals = merged }, Touched: func(part string) bool { return touched[part] }})
 		if err != nil {
 			return err
 		}

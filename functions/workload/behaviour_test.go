@@ -167,3 +167,58 @@ func TestStatefulSetImage(t *testing.T) {
 		}
 	}
 }
+
+// Global variables re-apply the services using them: what was set stays,
+// unless the new value renders a new image where one was set.
+func TestGlobalVariablesKeepWhatWasSet(t *testing.T) {
+	f := setup(t)
+	f.env(t, "b5", false)
+	globals := func(tag string) {
+		f.succeeded(t, f.e.Call(lt.Alice, "UpdateEnvironmentVariables", lt.Req{Path: envKey("b5"), Query: pk(),
+			Body: map[string]any{"global_variables": []map[string]any{{"key": "tag", "value": tag}}}}))
+	}
+	globals("1.27")
+	f.succeeded(t, f.e.Call(lt.Alice, "UpdateEnvironmentServices", lt.Req{Path: envKey("b5"), Query: pk(),
+		Body: map[string]any{"service_list": []map[string]any{{"service_name": "shop", "variable_kvs": []map[string]any{{"key": "tag", "use_global_variable": true}}}}}}))
+	f.succeeded(t, f.e.Call(lt.Alice, "ScaleWorkload", lt.Req{Body: scaleBody("b5", "web", "Deployment", 2)}))
+	f.succeeded(t, f.e.Call(lt.Alice, "UpdateDeploymentImage", lt.Req{Path: envKey("b5"),
+		Body: imageBody("b5", "shop", "web", "web", "registry.example.com/team/web:3.0")}))
+	f.succeeded(t, f.e.Call(lt.Alice, "RestartService", lt.Req{Path: map[string]string{"envKey": "b5", "serviceName": "shop"}, Query: pk()}))
+	stamp := f.deployment(t, "b5", "web").Spec.Template.Annotations[restartedAt]
+
+	// The same image rendered: image, replicas and restart stamp stay (no new rollout).
+	globals("1.27")
+	d := f.deployment(t, "b5", "web")
+	if *d.Spec.Replicas != 2 || d.Spec.Template.Spec.Containers[0].Image != "registry.example.com/team/web:3.0" || d.Spec.Template.Annotations[restartedAt] != stamp {
+		t.Fatalf("after a re-apply: replicas %d image %s stamp %q", *d.Spec.Replicas, d.Spec.Template.Spec.Containers[0].Image, d.Spec.Template.Annotations[restartedAt])
+	}
+	// A value rendering a new image there: the new image wins.
+	globals("1.29")
+	d = f.deployment(t, "b5", "web")
+	if *d.Spec.Replicas != 2 || d.Spec.Template.Spec.Containers[0].Image != "nginx:1.29" {
+		t.Fatalf("after a new image: replicas %d image %s", *d.Spec.Replicas, d.Spec.Template.Spec.Containers[0].Image)
+	}
+	if c := f.stored(t, "b5").Services[0].Containers; len(c) != 0 {
+		t.Fatalf("override kept: %+v", c)
+	}
+}
+
+// Scale and image have no production route (the spec's, zadig's): a
+// production environment's key there is 404. Scale's optional
+// service_name must be the service rendering the workload.
+func TestScaleAndImageAreTestRoutes(t *testing.T) {
+	f := setup(t)
+	f.env(t, "b6", true)
+	f.env(t, "b7", false)
+	lt.Failed(t, f.e.Call(lt.Alice, "ScaleWorkload", lt.Req{Body: scaleBody("b6", "web", "Deployment", 2)}), 404, "b6")
+	lt.Failed(t, f.e.Call(lt.Alice, "UpdateDeploymentImage", lt.Req{Path: envKey("b6"), Body: imageBody("b6", "shop", "web", "web", "nginx:1.28")}), 404, "b6")
+	if d := f.deployment(t, "b6", "web"); *d.Spec.Replicas != 1 || d.Spec.Template.Spec.Containers[0].Image != "nginx:1.27" {
+		t.Fatalf("production web changed: %d %s", *d.Spec.Replicas, d.Spec.Template.Spec.Containers[0].Image)
+	}
+	body := scaleBody("b7", "web", "Deployment", 2)
+	body["service_name"] = "jobs"
+	lt.Failed(t, f.e.Call(lt.Alice, "ScaleWorkload", lt.Req{Body: body}), 404, "web")
+	body["service_name"] = "shop"
+	f.succeeded(t, f.e.Call(lt.Alice, "ScaleWorkload", lt.Req{Body: body}))
+	rolledOut(t, f.deployment(t, "b7", "web"), 2)
+}

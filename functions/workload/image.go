@@ -34,7 +34,7 @@ func (r ImageRequest) check(envKey string) error {
 	if r.EnvName != "" && r.EnvName != envKey {
 		return errs.Invalid("env_name", "%q is not the environment the path names (%q)", r.EnvName, envKey)
 	}
-	if err := checkName("service_name", r.Service); err != nil {
+	if err := model.CheckKey("service_name", r.Service, 63); err != nil {
 		return err
 	}
 	if err := checkName("name", r.Name); err != nil {
@@ -46,7 +46,8 @@ func (r ImageRequest) check(envKey string) error {
 	return render.CheckImage("image", r.Image)
 }
 
-// image points one container of a service's workload at an image. The
+// image points one container of a service's workload at an image, in a
+// test environment (the spec has no production route, like zadig's). The
 // image is remembered with the one the templates render there now: later
 // changes keep it, unless their templates render another image there (they
 // name a new one, which wins).
@@ -61,7 +62,7 @@ func (h *Handler) image(kind string) api.HandlerFunc {
 		if err := req.check(envKey); err != nil {
 			return err
 		}
-		e, err := h.ChangeableNamed(r.Context(), "", operation.Names{ProjectField: "product_name", Project: req.ProjectKey,
+		e, err := h.ChangeableNamed(r.Context(), model.EnvTest, operation.Names{ProjectField: "product_name", Project: req.ProjectKey,
 			EnvField: "envKey", Env: envKey}, caller)
 		if err != nil {
 			return err

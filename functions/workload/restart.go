@@ -22,7 +22,7 @@ func (h *Handler) restart(envType string) api.HandlerFunc {
 			return err
 		}
 		name := r.PathValue("serviceName")
-		if err := checkName("serviceName", name); err != nil {
+		if err := model.CheckKey("serviceName", name, 63); err != nil {
 			return err
 		}
 		e, err := h.Changeable(r, envType, r.PathValue("envKey"), caller, q)

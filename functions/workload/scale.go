@@ -25,6 +25,9 @@ type ScaleRequest struct {
 	WorkloadName string `json:"workload_name"`
 	WorkloadType string `json:"workload_type"`
 	Replicas     *int   `json:"target_replicas"`
+	// ServiceName (optional; zadig's clients send it) must then be the
+	// service rendering the workload.
+	ServiceName string `json:"service_name"`
 }
 
 func (r ScaleRequest) check() error {
@@ -40,6 +43,11 @@ func (r ScaleRequest) check() error {
 	if r.WorkloadType != cluster.Deployment && r.WorkloadType != cluster.StatefulSet {
 		return errs.Invalid("workload_type", "must be Deployment or StatefulSet, not %q", r.WorkloadType)
 	}
+	if r.ServiceName != "" {
+		if err := model.CheckKey("service_name", r.ServiceName, 63); err != nil {
+			return err
+		}
+	}
 	if r.Replicas == nil {
 		return errs.Invalid("target_replicas", "is required")
 	}
@@ -49,7 +57,8 @@ func (r ScaleRequest) check() error {
 	return nil
 }
 
-// scale sets a Deployment's or StatefulSet's replicas. The count is
+// scale sets a Deployment's or StatefulSet's replicas, in a test
+// environment (the spec has no production route, like zadig's). The count is
 // remembered (a later render keeps it), with the last one above zero, what
 // a workload scaled to 0 wakes up with.
 func (h *Handler) scale(w http.ResponseWriter, r *http.Request) error {
@@ -61,12 +70,12 @@ func (h *Handler) scale(w http.ResponseWriter, r *http.Request) error {
 	if err := req.check(); err != nil {
 		return err
 	}
-	e, err := h.ChangeableNamed(r.Context(), "", operation.Names{ProjectField: "project_key", Project: req.ProjectKey,
+	e, err := h.ChangeableNamed(r.Context(), model.EnvTest, operation.Names{ProjectField: "project_key", Project: req.ProjectKey,
 		EnvField: "env_key", Env: req.EnvKey}, caller)
 	if err != nil {
 		return err
 	}
-	f, err := h.find(r.Context(), e, req.WorkloadType, req.WorkloadName, "")
+	f, err := h.find(r.Context(), e, req.WorkloadType, req.WorkloadName, req.ServiceName)
 	if err != nil {
 		return err
 	}
@@ -84,6 +93,8 @@ func (h *Handler) scale(w http.ResponseWriter, r *http.Request) error {
 			if n > 0 {
 				last = n
 			}
+			last = max(last, 1) // what a workload scaled to 0 wakes up with
+
 			s.Replicas = append(s.Replicas, model.Replicas{Workload: ref, Replicas: n, Last: last})
 		}})
 }

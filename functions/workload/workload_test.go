@@ -3,6 +3,7 @@ package workload_test
 import (
 	"context"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -267,9 +268,29 @@ func TestScaleImageRestartAndEvents(t *testing.T) {
 		t.Fatalf("db rollout not complete: %+v", s.Status)
 	}
 
-	r := f.e.Call(lt.Alice, "ListKubeEvents", lt.Req{Query: url.Values{"projectKey": {project}, "envName": {"dev"}, "name": {"web"}, "type": {"Deployment"}}})
-	if r.Status != 200 || len(r.List) == 0 {
+	// The service detail shows what was set, live.
+	r := f.e.Call(lt.Alice, "GetEnvironmentService", lt.Req{Path: map[string]string{"envKey": "dev", "serviceName": "shop"}, Query: pk()})
+	if r.Status != 200 || !strings.Contains(r.Raw, `"name":"web","type":"Deployment","images":[{"name":"web","image":"registry.example.com/team/web:2.0","image_name":"web"}`) ||
+		!strings.Contains(r.Raw, `"replicas":3`) {
+		t.Fatalf("service detail: %s", r.Raw)
+	}
+
+	// Events of web, and only web's: the fields the spec shows, newest first.
+	r = f.e.Call(lt.Alice, "ListKubeEvents", lt.Req{Query: url.Values{"projectKey": {project}, "envName": {"dev"}, "name": {"web"}, "type": {"Deployment"}}})
+	if r.Status != 200 || len(r.List) < 3 {
 		t.Fatalf("events: %d %s", r.Status, r.Raw)
 	}
-	t.Logf("events: %s", r.Raw)
+	last := int64(1 << 62)
+	for _, item := range r.List {
+		ev := item.(map[string]any)
+		if len(ev) != 6 || ev["reason"] != "ScalingReplicaSet" || !strings.Contains(ev["message"].(string), "replica set web-") ||
+			ev["type"] != "Normal" || ev["count"].(float64) < 1 || ev["first_seen"].(float64) > ev["last_seen"].(float64) {
+			t.Fatalf("event %v", ev)
+		}
+		if seen := int64(ev["last_seen"].(float64)); seen > last {
+			t.Fatalf("not newest first: %s", r.Raw)
+		} else {
+			last = seen
+		}
+	}
 }

@@ -24,9 +24,12 @@ type Event struct {
 // EventFilter selects events by their object's kind and name (empty: any).
 type EventFilter struct{ Kind, Name string }
 
-// MaxEvents bounds what Events reads: events expire after an hour, but a
-// crash-looping namespace can hold many.
-const MaxEvents = 2000
+// Events answers at most MaxEvents, the newest, of at most maxRead read:
+// events expire after an hour, but a crash-looping namespace can hold many.
+const (
+	MaxEvents = 1000
+	maxRead   = 10000
+)
 
 // Events lists a namespace's events about the objects f selects, newest
 // first. core/v1 and events.k8s.io/v1 are two views of the same objects
@@ -51,12 +54,12 @@ func (c *Cluster) Events(ctx context.Context, namespace string, f EventFilter) (
 		for i := range list.Items {
 			out = append(out, event(&list.Items[i]))
 		}
-		if opts.Continue = list.Continue; opts.Continue == "" || len(out) >= MaxEvents {
+		if opts.Continue = list.Continue; opts.Continue == "" || len(out) >= maxRead {
 			break
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Event) int { return cmp.Or(b.LastSeen.Compare(a.LastSeen), b.FirstSeen.Compare(a.FirstSeen)) })
-	return out, nil
+	return out[:min(len(out), MaxEvents)], nil
 }
 
 // event reads an event written either way: events.k8s.io/v1 ones carry
