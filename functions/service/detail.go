@@ -43,7 +43,7 @@ func (h *Handler) getService(k kind) api.HandlerFunc {
 		defer cancel()
 		envKey := r.PathValue("envKey")
 		selector := render.Selector(envKey, name)
-		e, objs, err := operation.Live(ctx, h.Ops, r.URL.Query().Get("projectKey"), envKey, func(ctx context.Context) (*model.Environment, error) {
+		e, objs, err := operation.Live(ctx, h.Ops, caller, r.URL.Query().Get("projectKey"), envKey, func(ctx context.Context) (*model.Environment, error) {
 			_, e, err := h.Ops.Environment(r.WithContext(ctx), k.envType, envKey, caller, q)
 			if err == nil && !slices.ContainsFunc(e.Services, func(s model.EnvService) bool { return s.Name == name }) {
 				err = errs.NotFound("service", name)

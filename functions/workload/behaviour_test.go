@@ -222,3 +222,26 @@ func TestScaleAndImageAreTestRoutes(t *testing.T) {
 	f.succeeded(t, f.e.Call(lt.Alice, "ScaleWorkload", lt.Req{Body: body}))
 	rolledOut(t, f.deployment(t, "b7", "web"), 2)
 }
+
+// An image set after its templates changed (no operation ran since) is
+// set against what they render now, and applied.
+func TestImageSetAfterATemplateChange(t *testing.T) {
+	f := setup(t)
+	f.env(t, "b8", false)
+	set := func(image string) {
+		f.succeeded(t, f.e.Call(lt.Alice, "UpdateDeploymentImage", lt.Req{Path: envKey("b8"), Body: imageBody("b8", "shop", "web", "web", image)}))
+	}
+	set("registry.example.com/team/web:1.28")
+	r := f.e.Call(lt.Alice, "UpdateServiceTemplate", lt.Req{Path: map[string]string{"serviceName": "shop"}, Query: pk(),
+		Body: map[string]any{"yaml": shopTemplate, "variables": []map[string]any{{"key": "tag", "value": "1.29", "type": "string"}}}})
+	if r.Status != 200 {
+		t.Fatalf("template update: %s", r.Raw)
+	}
+	set("registry.example.com/team/web:1.30")
+	if img := f.deployment(t, "b8", "web").Spec.Template.Spec.Containers[0].Image; img != "registry.example.com/team/web:1.30" {
+		t.Fatalf("web runs %s", img)
+	}
+	if c := f.stored(t, "b8").Services[0].Containers; len(c) != 1 || c[0].Base != "nginx:1.29" {
+		t.Fatalf("stored %+v", c)
+	}
+}

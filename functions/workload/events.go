@@ -57,7 +57,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), operation.RequestTimeout)
 	defer cancel()
-	_, evs, err := operation.Live(ctx, h.Starter, pkey, envKey, func(ctx context.Context) (*model.Environment, error) {
+	_, evs, err := operation.Live(ctx, h.Starter, caller, pkey, envKey, func(ctx context.Context) (*model.Environment, error) {
 		_, e, err := h.Named(ctx, "", operation.Names{ProjectField: "projectKey", Project: pkey, EnvField: "envName", Env: envKey}, caller)
 		return e, err
 	}, func(ctx context.Context, c *cluster.Cluster, namespace string) ([]cluster.Event, error) {

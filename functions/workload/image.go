@@ -85,8 +85,11 @@ func (h *Handler) image(kind string) api.HandlerFunc {
 				s := &e.Services[serviceIndex(e, f.Service)]
 				base := rendered
 				ours := func(c model.Container) bool { return c.Workload == ref && c.Name == req.Container }
-				if i := slices.IndexFunc(s.Containers, ours); i >= 0 {
-					base = s.Containers[i].Base // the templates still render it, or the override would have gone
+				if i := slices.IndexFunc(s.Containers, ours); i >= 0 && s.Containers[i].Image == rendered {
+					// The one set before is in effect: its templates still
+					// render what they did then. (One not in effect gave way
+					// to a template's new image: that image is the base now.)
+					base = s.Containers[i].Base
 				}
 				s.Containers = append(slices.DeleteFunc(s.Containers, ours), model.Container{Name: req.Container, Image: req.Image,
 					ImageName: render.ImageName(req.Image), Workload: ref, Base: base})

@@ -40,7 +40,7 @@ func (c *Cluster) Problems(ctx context.Context, namespace string, ws []Workload,
 			out = append(out, fmt.Sprintf("%s %s: %s", w.Kind, w.Name, w.Problem))
 			continue
 		}
-		if p := pullProblem(w); p != "" {
+		if p := pullProblem(w, since); p != "" {
 			out = append(out, fmt.Sprintf("%s %s: %s", w.Kind, w.Name, p))
 			continue
 		}
@@ -74,20 +74,20 @@ func (c *Cluster) Problems(ctx context.Context, namespace string, ws []Workload,
 // to know now).
 var pullErrors = map[string]bool{"ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true, "ErrImageNeverPull": true}
 
-// pullProblem is the first image pull error of w's pods at its current pod
-// template: pods still at an old image (a rollout fixing it) do not count.
-func pullProblem(w Workload) string {
+// pullProblem is the first image pull error of w's pods created since
+// since (the operation's start): pods from before, at an old image or pull
+// secret the operation replaces, do not count, nor do other workloads' old
+// troubles. (Not the pod's image against the template's: an admission
+// webhook may rewrite it.)
+func pullProblem(w Workload, since time.Time) string {
 	for _, p := range w.Pods {
-		images := map[string]string{}
-		for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
-			images[c.Name] = c.Image
+		if p.CreationTimestamp.Time.Before(since.Add(-time.Second)) {
+			continue
 		}
 		for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
-			waiting := cs.State.Waiting
-			if waiting == nil || !pullErrors[waiting.Reason] || images[cs.Name] != w.Template[cs.Name] {
-				continue
+			if waiting := cs.State.Waiting; waiting != nil && pullErrors[waiting.Reason] {
+				return fmt.Sprintf("pod %s: container %s: %s: %s", p.Name, cs.Name, waiting.Reason, strings.TrimSpace(waiting.Message))
 			}
-			return fmt.Sprintf("pod %s: container %s: %s: %s", p.Name, cs.Name, waiting.Reason, strings.TrimSpace(waiting.Message))
 		}
 	}
 	return ""

@@ -3,6 +3,7 @@ package cluster
 import (
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -78,26 +79,28 @@ func TestDaemonSetRollout(t *testing.T) {
 }
 
 func TestPullProblem(t *testing.T) {
-	pod := func(image, reason string) corev1.Pod {
-		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: image}}}}
+	start := time.Now()
+	pod := func(created time.Time, reason string) corev1.Pod {
+		p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web-1", CreationTimestamp: metav1.NewTime(created)},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "bad:1"}}}}
 		if reason != "" {
 			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "web", State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: reason, Message: "cannot pull"}}}}
 		}
 		return p
 	}
-	w := Workload{Kind: Deployment, Name: "web", Template: map[string]string{"web": "bad:1"}}
+	w := Workload{Kind: Deployment, Name: "web"}
 	for name, c := range map[string]struct {
 		pods []corev1.Pod
 		want string
 	}{
-		"pull back-off at the current image": {[]corev1.Pod{pod("bad:1", "ImagePullBackOff")}, "ImagePullBackOff"},
-		"invalid name":                       {[]corev1.Pod{pod("bad:1", "InvalidImageName")}, "InvalidImageName"},
-		"an old pod's (being replaced)":      {[]corev1.Pod{pod("old:1", "ImagePullBackOff")}, ""},
-		"still creating":                     {[]corev1.Pod{pod("bad:1", "ContainerCreating")}, ""},
-		"running":                            {[]corev1.Pod{pod("bad:1", "")}, ""},
+		"pull back-off of a pod the operation made": {[]corev1.Pod{pod(start.Add(time.Second), "ImagePullBackOff")}, "ImagePullBackOff"},
+		"invalid name":                       {[]corev1.Pod{pod(start, "InvalidImageName")}, "InvalidImageName"},
+		"a pod from before (being replaced)": {[]corev1.Pod{pod(start.Add(-time.Minute), "ImagePullBackOff")}, ""},
+		"still creating":                     {[]corev1.Pod{pod(start, "ContainerCreating")}, ""},
+		"running":                            {[]corev1.Pod{pod(start, "")}, ""},
 	} {
 		w.Pods = c.pods
-		if got := pullProblem(w); (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+		if got := pullProblem(w, start); (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
 			t.Errorf("%s: %q", name, got)
 		}
 	}

@@ -24,7 +24,6 @@ type Workload struct {
 	Desired  int32
 	Ready    int32
 	Images   []string
-	Template map[string]string // container (and init container) name -> image its pod template asks for
 	Selector labels.Selector
 	Pods     []corev1.Pod
 	Problem  string // why it cannot progress, in the apiserver's words (Deployments' conditions)
@@ -95,7 +94,7 @@ func (c *Cluster) Workloads(ctx context.Context, namespace, selector string) ([]
 }
 
 func workload(kind string, m metav1.ObjectMeta, desired *int32, ready int32, sel *metav1.LabelSelector, tpl corev1.PodTemplateSpec) Workload {
-	w := Workload{Kind: kind, Name: m.Name, Labels: m.Labels, Ready: ready, Desired: 1, Template: map[string]string{}}
+	w := Workload{Kind: kind, Name: m.Name, Labels: m.Labels, Ready: ready, Desired: 1}
 	if desired != nil {
 		w.Desired = *desired
 	}
@@ -104,10 +103,6 @@ func workload(kind string, m metav1.ObjectMeta, desired *int32, ready int32, sel
 	}
 	for _, ct := range tpl.Spec.Containers {
 		w.Images = append(w.Images, ct.Image)
-		w.Template[ct.Name] = ct.Image
-	}
-	for _, ct := range tpl.Spec.InitContainers {
-		w.Template[ct.Name] = ct.Image
 	}
 	return w
 }

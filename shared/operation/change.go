@@ -67,15 +67,22 @@ func (h *Starter) Start(r *http.Request, u Update) (string, error) {
 		})
 }
 
-// Forget drops the image overrides a render superseded (the change named
-// new images), so the environment shows, and later renders, the new ones.
+// Forget drops what the workload routes set that a render superseded:
+// images where the change named new ones (so the environment shows, and
+// later renders, those), and what was set on workloads no longer rendered.
 func Forget(e *model.Environment, superseded []render.Superseded) {
 	for _, s := range superseded {
 		for i := range e.Services {
-			if e.Services[i].Name != s.Service {
+			svc := &e.Services[i]
+			if svc.Name != s.Service {
 				continue
 			}
-			e.Services[i].Containers = slices.DeleteFunc(e.Services[i].Containers, func(c model.Container) bool {
+			if s.Gone != "" {
+				svc.Containers = slices.DeleteFunc(svc.Containers, func(c model.Container) bool { return c.Workload == s.Gone })
+				svc.Replicas = slices.DeleteFunc(svc.Replicas, func(r model.Replicas) bool { return r.Workload == s.Gone })
+				continue
+			}
+			svc.Containers = slices.DeleteFunc(svc.Containers, func(c model.Container) bool {
 				return c.Workload == s.Image.Workload && c.Name == s.Image.Container && c.Base == s.Image.Base && c.Image == s.Image.Image
 			})
 		}

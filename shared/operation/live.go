@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/envhub/envhub/shared/auth"
 	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/store"
@@ -23,25 +24,28 @@ type result[T any] struct {
 
 // Live reads from an environment's namespace on its cluster: lookup reads
 // and authorizes the environment (projectKey's envKey), read reads the
-// namespace with a client. Where this process has read the environment
-// before, read starts at once with the client last used for its cluster,
+// namespace with a client. Where this process has read the environment for
+// the caller before, read starts at once with the client last used for its cluster,
 // while the records that authorize it (project, environment, runtime env
 // and credential) are read in one round trip; its result is used only once
 // they have confirmed the caller, the environment's place and the client,
 // else read runs again. A read route then costs about its slowest call,
 // not their sum.
-func Live[T any](ctx context.Context, s *Starter, projectKey, envKey string, lookup func(ctx context.Context) (*model.Environment, error),
+func Live[T any](ctx context.Context, s *Starter, caller auth.Identity, projectKey, envKey string, lookup func(ctx context.Context) (*model.Environment, error),
 	read func(ctx context.Context, c *cluster.Cluster, namespace string) (T, error)) (*model.Environment, T, error) {
 	var zero T
 	var early chan result[T]
-	where := projectKey + "/" + envKey
+	// Remembered per caller: a read starts early only for one this
+	// environment was shown to before, not for anyone who names it.
+	where := caller.Subject + "|" + projectKey + "/" + envKey
 	g, guessed := placed.Load(where)
 	if guessed {
 		at := g.(place)
 		if c, ok := s.Connector.Last(at.cluster); ok {
 			early = make(chan result[T], 1)
+			readCtx := ctx // ctx takes the prefetched records below
 			go func() {
-				v, err := read(ctx, c, at.namespace)
+				v, err := read(readCtx, c, at.namespace)
 				early <- result[T]{c, v, err}
 			}()
 		}

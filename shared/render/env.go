@@ -95,11 +95,14 @@ func Environment(e Env) (*Output, error) {
 		for _, o := range objs {
 			clean(o)
 			for _, img := range s.Overrides.apply(o) {
-				out.Superseded = append(out.Superseded, Superseded{s.Name, img})
+				out.Superseded = append(out.Superseded, Superseded{Service: s.Name, Image: img})
 			}
 			if e.Registry != nil {
 				addPullSecret(o)
 			}
+		}
+		for _, ref := range s.Overrides.gone(objs) {
+			out.Superseded = append(out.Superseded, Superseded{Service: s.Name, Gone: ref})
 		}
 		out.Services[i] = objs
 	}

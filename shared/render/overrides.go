@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -27,10 +28,37 @@ type Overrides struct {
 // override is reported Superseded.
 type Image struct{ Workload, Container, Image, Base string }
 
-// Superseded is an image override that gave way to a new rendered image.
+// Superseded is what a render no longer uses of what the workload routes
+// set on a service: an image that gave way to a new rendered one, or (Gone
+// set) everything set on a workload the service no longer renders.
 type Superseded struct {
 	Service string
 	Image   Image
+	Gone    string // "Kind/name"
+}
+
+// gone lists the workloads ov sets something on that objs do not render.
+func (ov Overrides) gone(objs []*unstructured.Unstructured) []string {
+	rendered := map[string]bool{}
+	for _, o := range objs {
+		rendered[o.GetKind()+"/"+o.GetName()] = true
+	}
+	seen := map[string]bool{}
+	var out []string
+	add := func(ref string) {
+		if ref != "" && !rendered[ref] && !seen[ref] {
+			seen[ref] = true
+			out = append(out, ref)
+		}
+	}
+	for ref := range ov.Replicas {
+		add(ref)
+	}
+	for _, img := range ov.Images {
+		add(img.Workload)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // RestartedAtAnnotation is what kubectl rollout restart stamps on a pod template.

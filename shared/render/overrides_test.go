@@ -96,8 +96,11 @@ func TestOverrides(t *testing.T) {
 			web: "x:2", db: "y:1", init: "busybox:1", replicas: 2},
 		{name: "replicas, to zero too", tag: "1", ov: Overrides{Replicas: map[string]int32{"Deployment/web": 0}},
 			web: "nginx:1", db: "postgres:16", init: "busybox:1", replicas: 0},
-		{name: "replicas of another kind's name are not", tag: "1", ov: Overrides{Replicas: map[string]int32{"StatefulSet/web": 5}},
-			web: "nginx:1", db: "postgres:16", init: "busybox:1", replicas: 2},
+		{name: "replicas of another kind's name are not: that workload is gone", tag: "1", ov: Overrides{Replicas: map[string]int32{"StatefulSet/web": 5}},
+			web: "nginx:1", db: "postgres:16", init: "busybox:1", replicas: 2, superseded: 1},
+		{name: "an image of a workload no longer rendered is gone", tag: "1",
+			ov:  Overrides{Images: []Image{{Workload: "Deployment/old", Container: "main", Image: "x:2", Base: "nginx:1"}}},
+			web: "nginx:1", db: "postgres:16", init: "busybox:1", replicas: 2, superseded: 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
