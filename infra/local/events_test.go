@@ -89,6 +89,7 @@ var samples = map[string]struct {
 	"UpdateStatefulSetImage":               {"/openapi/environments/image/statefulset/dev", "", `{"product_name":"shop","env_name":"dev","service_name":"db","name":"db","container_name":"postgres","image":"postgres:17"}`},
 	"UpdateCronJobImage":                   {"/openapi/environments/image/cronjob/dev", "", `{"product_name":"shop","env_name":"dev","service_name":"web","name":"cleanup","container_name":"cleanup","image":"busybox:1.37"}`},
 	"ListKubeEvents":                       {"/openapi/environments/kube/events", "projectKey=shop&envName=dev&name=web&type=Deployment", ""},
+	"GetContainerLogs":                     {"/openapi/logs/sse/pods/web-5d8f7c9b4-x2x7q/containers/web", "projectKey=shop&envName=dev&tails=100", ""},
 }
 
 // TestSampleEvents keeps events/ in step with the route table: one sample

@@ -16,6 +16,7 @@ import (
 	"github.com/envhub/envhub/functions/envflow"
 	"github.com/envhub/envhub/functions/environment"
 	"github.com/envhub/envhub/functions/label"
+	"github.com/envhub/envhub/functions/logs"
 	"github.com/envhub/envhub/functions/maintenance"
 	"github.com/envhub/envhub/functions/runtimeenv"
 	"github.com/envhub/envhub/functions/service"
@@ -34,7 +35,13 @@ var Areas = map[string]deps.Actions{
 	"environment": environment.Actions,
 	"envcfg":      envcfg.Actions,
 	"workload":    workload.Actions,
+	"logs":        logs.Actions,
 }
+
+// Streaming are the areas whose responses the local server streams (as a
+// Lambda Function URL in RESPONSE_STREAM mode does) instead of buffering
+// them as the HTTP API does: the live logs follow.
+var Streaming = map[string]bool{"logs": true}
 
 // Tasks are the functions without routes the local Lambda Invoke API runs:
 // state machine tasks and scheduled maintenance.
@@ -84,6 +91,9 @@ func Functions(d *deps.Deps) (map[string]Function, error) {
 			return nil, err
 		}
 		out[name] = httpadapter.NewV2(h)
+		if Streaming[name] {
+			out[name] = streamed{httpadapter.NewV2(h), h}
+		}
 	}
 	return out, nil
 }

@@ -96,7 +96,7 @@ func TestLocalServerServesEveryRoute(t *testing.T) {
 	param := regexp.MustCompile(`\{[A-Za-z_]+\}`)
 	for _, rt := range routes.Table {
 		path := param.ReplaceAllStringFunc(rt.Path, func(m string) string {
-			return map[string]string{"{runtime_env_id}": "re-x", "{runtime_env_credential_id}": "rec-x", "{runtime_env_label_id}": "rel-x", "{serviceName}": "web", "{envKey}": "dev", "{operation_id}": "op-x", "{n}": "1", "{cfgName}": "game-demo"}[m]
+			return map[string]string{"{runtime_env_id}": "re-x", "{runtime_env_credential_id}": "rec-x", "{runtime_env_label_id}": "rel-x", "{serviceName}": "web", "{envKey}": "dev", "{operation_id}": "op-x", "{n}": "1", "{cfgName}": "game-demo", "{pod}": "web-1", "{container}": "web"}[m]
 		})
 		req := httptest.NewRequest(rt.Method, path, strings.NewReader("{}"))
 		req.Header.Set("Authorization", "Bearer "+tok)

@@ -21,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/envhub/envhub/shared/routes"
@@ -33,6 +34,15 @@ type Function interface {
 }
 
 var _ Function = (*httpadapter.HandlerAdapterV2)(nil)
+
+// streamed is a function whose handler the local server also calls
+// directly, with the event's request, so that its response streams.
+type streamed struct {
+	*httpadapter.HandlerAdapterV2
+	h http.Handler
+}
+
+var _ Function = streamed{}
 
 // Server routes HTTP requests to functions by the route table.
 type Server struct {
@@ -151,6 +161,16 @@ func (s *Server) route(rt routes.Route, fn Function) http.Handler {
 			return
 		}
 		ev := Event(rt, r, body, claims)
+		if sf, ok := fn.(streamed); ok {
+			req, err := new(core.RequestAccessorV2).EventToRequestWithContext(r.Context(), ev)
+			if err != nil {
+				writeGateway(w, http.StatusBadRequest, "Bad Request")
+				return
+			}
+			sf.h.ServeHTTP(w, req)
+			slog.Info("request", "route", rt.Pattern(), "function", rt.Function, "streamed", true, "ms", time.Since(start).Milliseconds())
+			return
+		}
 		resp, err := fn.ProxyWithContext(r.Context(), ev)
 		if err != nil {
 			slog.Error("function failed", "function", rt.Function, "err", err)

@@ -97,3 +97,7 @@ func (w *statusWriter) WriteHeader(status int) {
 	w.status = status
 	w.ResponseWriter.WriteHeader(status)
 }
+
+// Unwrap lets http.ResponseController reach the writer beneath (to flush a
+// streamed answer, where it can).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

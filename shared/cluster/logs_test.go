@@ -1,7 +1,8 @@
 package cluster_test
 
 import (
-	"bufio"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,102 +10,141 @@ import (
 	"time"
 
 	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/errs"
 )
 
+// logFile appends lines to the file kwok serves every pod's log from
+// (CRI format), at a time of the caller's choosing.
+type logFile string
+
+func (f logFile) write(t *testing.T, at time.Time, lines ...string) {
+	t.Helper()
+	out, err := os.OpenFile(string(f), os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString(at.UTC().Format(time.RFC3339Nano) + " stdout F " + l + "\n")
+	}
+	if _, err := out.WriteString(b.String()); err != nil { // one append: no other writer's lines within
+		t.Fatal(err)
+	}
+}
+
+// read collects the lines of a (non-followed) stream that carry mark.
+func read(t *testing.T, c *cluster.Cluster, ns string, s cluster.LogStream, mark string) ([]cluster.Line, cluster.Cursor) {
+	t.Helper()
+	var got []cluster.Line
+	cur, err := c.ReadLogs(ctx(t), ns, s, func(l cluster.Line) bool {
+		if strings.Contains(l.Text, mark) {
+			got = append(got, l)
+		}
+		return true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, cur
+}
+
+func texts(lines []cluster.Line) string {
+	var out []string
+	for _, l := range lines {
+		out = append(out, strings.Fields(l.Text)[0])
+	}
+	return strings.Join(out, " ")
+}
+
 // kwok serves every pod's log from one CRI-format file, through the real
-// kube-apiserver pods/log path (tail, since and follow included).
-func TestLogs(t *testing.T) {
+// kube-apiserver pods/log path: tail, a resume at a cursor (lines sharing a
+// timestamp included) and follow.
+func TestReadLogs(t *testing.T) {
 	c, lc := connect(t)
 	ns := namespace(t, c)
 	if _, err := c.Apply(ctx(t), ns, []byte(app), nil); err != nil {
 		t.Fatal(err)
 	}
-	w := waitReady(t, c, ns, "web", 1)
-	pod := w.Pods[0].Name
-	logFile := filepath.Join(lc.Dir, "pod.log")
-	writeAt := func(at time.Time, lines ...string) {
-		f, err := os.OpenFile(logFile, os.O_APPEND|os.O_WRONLY, 0o644)
-		if err != nil {
-			t.Fatal(err)
+	pod := waitReady(t, c, ns, "web", 1).Pods[0].Name
+	f := logFile(filepath.Join(lc.Dir, "pod.log"))
+	// Other tests append to the same file meanwhile (real logs are in time
+	// order, and so are theirs): a try their lines cut into is tried again.
+	var mark string
+	var end cluster.Cursor
+	for try := 0; ; try++ {
+		mark = fmt.Sprintf("m%d", time.Now().UnixNano())
+		now := time.Now()
+		f.write(t, now, "a "+mark, "b "+mark, "c "+mark) // one timestamp for three lines
+		f.write(t, now.Add(time.Millisecond), "d "+mark)
+		var all []cluster.Line
+		all, end = read(t, c, ns, cluster.LogStream{Pod: pod, Container: "main", Tail: -1}, mark)
+		if texts(all) != "a b c d" || all[1].Cursor != (cluster.Cursor{Time: all[0].Time, N: 2}) || end != all[3].Cursor {
+			t.Fatalf("all: %s %v (end %s)", texts(all), all, end)
 		}
-		defer f.Close()
-		for _, l := range lines {
-			if _, err := f.WriteString(at.UTC().Format(time.RFC3339Nano) + " stdout F " + l + "\n"); err != nil {
-				t.Fatal(err)
-			}
+		// Resumed after b (the second line of its timestamp): c and d, exactly.
+		from, err := cluster.ParseCursor("id", all[1].Cursor.String())
+		if err != nil || from != all[1].Cursor {
+			t.Fatalf("cursor round trip: %v %v", from, err)
+		}
+		rest, _ := read(t, c, ns, cluster.LogStream{Pod: pod, Container: "main", From: from}, mark)
+		if texts(rest) == "c d" && rest[0].Cursor.N == 3 {
+			break
+		}
+		if try == 4 {
+			t.Fatalf("after b: %s %v", texts(rest), rest)
 		}
 	}
-	write := func(lines ...string) { writeAt(time.Now(), lines...) }
-	writeAt(time.Now().Add(-time.Hour), "an hour ago")
-	write("first", "second", "third")
-	two := int64(2)
-	rc, err := c.Logs(ctx(t), ns, pod, cluster.LogOptions{Container: "main", TailLines: &two})
-	if err != nil {
-		t.Fatal(err)
+	// The tail is the file's last lines: try again until it is this test's alone.
+	for try := 0; ; try++ {
+		tmark := fmt.Sprintf("t%d", time.Now().UnixNano())
+		f.write(t, time.Now(), "e "+tmark, "f "+tmark)
+		tail, _ := read(t, c, ns, cluster.LogStream{Pod: pod, Container: "main", Tail: 2}, tmark)
+		if texts(tail) == "e f" {
+			break
+		}
+		if try == 4 {
+			t.Fatalf("tail 2: %s", texts(tail))
+		}
 	}
-	data := make([]byte, 4096)
-	n, _ := readAll(rc, data)
-	rc.Close()
-	if got := string(data[:n]); !strings.HasSuffix(got, "second\nthird\n") || strings.Count(got, "\n") != 2 {
-		t.Fatalf("tail 2: %q", got)
-	}
-
-	minute := int64(60)
-	rc, err = c.Logs(ctx(t), ns, pod, cluster.LogOptions{Container: "main", SinceSeconds: &minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _ = readAll(rc, data)
-	rc.Close()
-	if got := string(data[:n]); strings.Contains(got, "an hour ago") || !strings.Contains(got, "first\n") {
-		t.Fatalf("since 60s: %q", got)
-	}
-
-	// A followed stream may not answer before its first line, so it is
-	// opened in the background while lines are written.
-	zero := int64(0)
-	lines := make(chan string, 100)
+	// Followed: new lines arrive as written; emit returning false ends it.
+	lines := make(chan cluster.Line, 10)
+	done := make(chan error, 1)
 	go func() {
-		defer close(lines)
-		rc, err := c.Logs(ctx(t), ns, pod, cluster.LogOptions{Container: "main", Follow: true, TailLines: &zero})
-		if err != nil {
-			lines <- "error: " + err.Error()
-			return
-		}
-		defer rc.Close()
-		sc := bufio.NewScanner(rc)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
+		_, err := c.ReadLogs(ctx(t), ns, cluster.LogStream{Pod: pod, Container: "main", Follow: true, From: end}, func(l cluster.Line) bool {
+			if !strings.Contains(l.Text, mark) {
+				return true
+			}
+			lines <- l
+			return !strings.HasPrefix(l.Text, "stop")
+		})
+		done <- err
 	}()
-	deadline := time.After(30 * time.Second)
-	for got := false; !got; {
-		write("live one")
+	time.Sleep(300 * time.Millisecond)
+	f.write(t, time.Now(), "live "+mark, "stop "+mark)
+	for _, want := range []string{"live", "stop"} {
 		select {
 		case l := <-lines:
-			if l != "live one" {
-				t.Fatalf("followed %q", l)
+			if !strings.HasPrefix(l.Text, want) {
+				t.Fatalf("followed %q, want %s", l.Text, want)
 			}
-			got = true
-		case <-time.After(time.Second):
-		case <-deadline:
-			t.Fatal("follow did not stream new lines")
+		case <-time.After(20 * time.Second):
+			t.Fatalf("follow did not stream %s", want)
 		}
 	}
-
-	if _, err := c.Logs(ctx(t), ns, pod, cluster.LogOptions{TailLines: new(int64(-1))}); err == nil {
-		t.Fatal("negative tail accepted")
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 
-func readAll(rc interface{ Read([]byte) (int, error) }, buf []byte) (int, error) {
-	n := 0
-	for n < len(buf) {
-		m, err := rc.Read(buf[n:])
-		n += m
-		if err != nil {
-			return n, err
+func TestParseCursor(t *testing.T) {
+	for _, bad := range []string{"", "x/1", "2026-12-01T00:00:00Z", "2026-12-01T00:00:00Z/0", "2026-12-01T00:00:00Z/-1", "2026-12-01T00:00:00Z/a"} {
+		if _, err := cluster.ParseCursor("Last-Event-ID", bad); !errors.Is(err, errs.ErrInvalid) {
+			t.Errorf("%q: %v", bad, err)
 		}
 	}
-	return n, nil
+	c := cluster.Cursor{Time: time.Date(2026, 12, 1, 1, 2, 3, 456789, time.UTC), N: 7}
+	if got, err := cluster.ParseCursor("id", c.String()); err != nil || got != c {
+		t.Errorf("%s: %v %v", c, got, err)
+	}
 }

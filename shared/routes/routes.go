@@ -112,6 +112,9 @@ var Table = []Route{
 	{"workload", "POST", envPathT + "/image/statefulset/{envKey}", "UpdateStatefulSetImage"},
 	{"workload", "POST", envPathT + "/image/cronjob/{envKey}", "UpdateCronJobImage"},
 	{"workload", "GET", envPathT + "/kube/events", "ListKubeEvents"},
+
+	// Live logs: server-sent events of one container.
+	{"logs", "GET", "/openapi/logs/sse/pods/{pod}/containers/{container}", "GetContainerLogs"},
 }
 
 // For returns the routes of one function.
@@ -135,6 +138,7 @@ var LogicalIDs = map[string]string{
 	"environment": "EnvironmentFunction",
 	"envcfg":      "EnvcfgFunction",
 	"workload":    "WorkloadFunction",
+	"logs":        "LogsFunction",
 }
 
 // TaskFunctions are functions without routes: state machine tasks.

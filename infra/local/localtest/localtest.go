@@ -122,6 +122,9 @@ func (e *Env) call(t testing.TB, u User, action string, req Req) Response {
 		t.Fatalf("%s: %v", action, err)
 	}
 	out := Response{Status: resp.StatusCode, Raw: resp.Body}
+	if strings.HasPrefix(resp.Headers["Content-Type"], "text/event-stream") && resp.StatusCode == 200 {
+		return out // a stream of events: Raw holds it
+	}
 	var body any
 	if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
 		t.Fatalf("%s: response is not JSON: %q", action, resp.Body)

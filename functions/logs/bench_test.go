@@ -1,0 +1,181 @@
+package logs_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/envhub/envhub/infra/local"
+)
+
+// BenchmarkSSEFollow times lines through the SSE route end to end (the
+// local server streaming, as a Function URL does) against a direct
+// client-go follow of the same pod's log, alternating rounds: lines per
+// second from the first line written to the last one read, and each
+// line's latency from its timestamp (when it was written) to its arrival.
+func BenchmarkSSEFollow(b *testing.B) {
+	f := setup(b, "lb")
+	pod := f.pod(b, "lb")
+	a, err := local.LoadAuthorizer(filepath.Join(b.TempDir(), "jwt.pem"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := local.NewServer(a, f.e.Fns, nil, local.NewCredentials())
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	tok, _ := a.Mint("alice", "", time.Hour)
+	n := 20000
+	if s := os.Getenv("BENCH_LINES"); s != "" {
+		fmt.Sscan(s, &n)
+	}
+
+	// A round writes n lines (in batches, as a busy container does) once
+	// the reader is open, and reads until it has them all.
+	round := func(open func(ctx context.Context) *bufio.Reader, parse func(string) (string, bool)) (float64, []time.Duration) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		mark := fmt.Sprintf("b%d", time.Now().UnixNano())
+		// The stream follows from when the apiserver opened it: probe it
+		// until a line comes through, then time the burst.
+		probed := make(chan struct{})
+		go func() {
+			for {
+				select {
+				case <-probed:
+					return
+				case <-time.After(100 * time.Millisecond):
+					writeLines(b, f.log, "probe-"+mark, 1)
+				}
+			}
+		}()
+		r := open(ctx) // a followed log answers once a line comes
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				b.Fatalf("stream ended before a probe came through: %v", err)
+			}
+			if strings.Contains(line, "probe-"+mark) {
+				close(probed)
+				break
+			}
+		}
+		start := time.Now()
+		go writeLines(b, f.log, mark, n)
+		var lat []time.Duration
+		for len(lat) < n {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				b.Fatalf("stream ended after %d lines: %v", len(lat), err)
+			}
+			at, ok := parse(strings.TrimSuffix(line, "\n"))
+			if !ok || !strings.Contains(line, " "+mark+" ") {
+				continue
+			}
+			if ts, err := time.Parse(time.RFC3339Nano, at); err == nil {
+				lat = append(lat, time.Since(ts))
+			}
+		}
+		return float64(n) / time.Since(start).Seconds(), lat
+	}
+	viaSSE := func(ctx context.Context) *bufio.Reader {
+		req, _ := http.NewRequestWithContext(ctx, "GET", hs.URL+"/openapi/logs/sse/pods/"+pod+"/containers/web?projectKey="+project+"&envName=lb&tails=0", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatalf("open: %v %v", resp, err)
+		}
+		return bufio.NewReaderSize(resp.Body, 64<<10)
+	}
+	// The SSE id (before its data) is the line's cursor: its timestamp, then "/n".
+	var lastID string
+	sseLine := func(l string) (string, bool) {
+		if id, ok := strings.CutPrefix(l, "id: "); ok {
+			lastID, _, _ = strings.Cut(id, "/")
+			return "", false
+		}
+		return lastID, strings.HasPrefix(l, "data: ")
+	}
+	cfg := *f.c.Config
+	cfg.Timeout = 0 // a followed log outlives any request timeout
+	follower, err := kubernetes.NewForConfig(&cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	directly := func(ctx context.Context) *bufio.Reader {
+		zero := int64(0)
+		rc, err := follower.CoreV1().Pods(project+"-env-lb").GetLogs(pod, &corev1.PodLogOptions{Container: "web", Follow: true,
+			Timestamps: true, TailLines: &zero}).Stream(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return bufio.NewReaderSize(rc, 64<<10)
+	}
+	rawLine := func(l string) (string, bool) {
+		at, _, ok := strings.Cut(l, " ")
+		return at, ok
+	}
+	var apiRates, directRates []float64
+	var apiLat, directLat []time.Duration
+	for r := 0; r < 4; r++ {
+		if r%2 == 0 { // each side goes first in turn
+			rate, lat := round(viaSSE, sseLine)
+			apiRates, apiLat = append(apiRates, rate), append(apiLat, lat...)
+			rate, lat = round(directly, rawLine)
+			directRates, directLat = append(directRates, rate), append(directLat, lat...)
+		} else {
+			rate, lat := round(directly, rawLine)
+			directRates, directLat = append(directRates, rate), append(directLat, lat...)
+			rate, lat = round(viaSSE, sseLine)
+			apiRates, apiLat = append(apiRates, rate), append(apiLat, lat...)
+		}
+	}
+	slices.Sort(apiRates)
+	slices.Sort(directRates)
+	slices.Sort(apiLat)
+	slices.Sort(directLat)
+	ar, dr := apiRates[len(apiRates)/2], directRates[len(directRates)/2]
+	pct := func(d []time.Duration, p int) time.Duration { return d[len(d)*p/100].Round(time.Microsecond) }
+	fmt.Printf("\nLive log lines, %d a round, one container (kwok serving its log file), median of %d rounds\n", n, len(apiRates))
+	fmt.Printf("  SSE route (local server, streamed):  %8.0f lines/s, latency p50 %v p99 %v\n", ar, pct(apiLat, 50), pct(apiLat, 99))
+	fmt.Printf("  client-go follow, directly:          %8.0f lines/s, latency p50 %v p99 %v\n", dr, pct(directLat, 50), pct(directLat, 99))
+	fmt.Printf("  ratio SSE/direct lines/s: %.2fx (target >= 0.8)\n\n", ar/dr)
+	b.ReportMetric(ar, "sse-lines/s")
+	b.ReportMetric(dr, "direct-lines/s")
+}
+
+// writeLines appends n lines marked mark to the log file, in batches of
+// 500, each line stamped with when it was written.
+func writeLines(b *testing.B, file, mark string, n int) {
+	out, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	defer out.Close()
+	var sb strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&sb, "%s stdout F line %d %s GET /api/v1/items?page=%d 200 12ms user-agent=bench\n", time.Now().UTC().Format(time.RFC3339Nano), i, mark, i)
+		if i%500 == 499 || i == n-1 {
+			if _, err := out.WriteString(sb.String()); err != nil {
+				b.Error(err)
+				return
+			}
+			sb.Reset()
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
