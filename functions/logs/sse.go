@@ -3,10 +3,12 @@ package logs
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/operation"
 )
@@ -16,6 +18,14 @@ const (
 	DefaultTails = 100
 	MaxTails     = 10000
 )
+
+// MaxBuffered bounds an answer that does not stream (a Lambda answer is at
+// most 6 MB).
+const MaxBuffered = 4 << 20
+
+// writeTimeout is how long one write to a streamed answer may block: a
+// client that stops reading is let go, and resumes by its last id.
+const writeTimeout = 30 * time.Second
 
 // KeepAlive is how often an idle SSE stream sends a comment, so proxies and
 // clients do not take it for dead.
@@ -65,8 +75,11 @@ func (h *Handler) sse(w http.ResponseWriter, r *http.Request) error {
 	lines := make(chan cluster.Line, 256)
 	done := make(chan error, 1)
 	go func() {
-		_, err := t.Cluster.ReadLogs(ctx, t.Env.Namespace, cluster.LogStream{Pod: t.Pod, Container: t.Container, Follow: follow,
-			Tail: int64(tails), From: from}, func(l cluster.Line) bool {
+		s := cluster.LogStream{Pod: t.Pod, Container: t.Container, Follow: follow, Tail: int64(tails), From: from, Back: MaxTails}
+		if !follow {
+			s.LimitBytes = MaxBuffered
+		}
+		_, err := t.Cluster.ReadLogs(ctx, t.Env.Namespace, s, func(l cluster.Line) bool {
 			select {
 			case lines <- l: // a slow client slows the read: it resumes by its last id anyway
 				return true
@@ -92,14 +105,16 @@ func (h *Handler) sse(w http.ResponseWriter, r *http.Request) error {
 					more = false
 				}
 			}
+			_ = flusher.SetWriteDeadline(time.Now().Add(writeTimeout))
 			if _, err := w.Write([]byte(b.String())); err != nil {
-				return nil // the client went away
+				return nil // the client went away, or stopped reading
 			}
 			if follow {
 				flusher.Flush()
 			}
 			idle.Reset(KeepAlive)
 		case <-idle.C:
+			_ = flusher.SetWriteDeadline(time.Now().Add(writeTimeout))
 			if _, err := w.Write([]byte(": keep-alive\n\n")); err != nil {
 				return nil
 			}
@@ -118,7 +133,13 @@ func (h *Handler) sse(w http.ResponseWriter, r *http.Request) error {
 				}
 			}
 			if err != nil && ctx.Err() == nil {
-				fmt.Fprintf(w, "event: error\ndata: %s\n\n", oneLine(err.Error()))
+				// As the API's errors: a 5xx's details stay in the log.
+				msg := err.Error()
+				if status, _ := api.Status(err); status >= 500 {
+					slog.ErrorContext(r.Context(), "log stream", "pod", t.Pod, "err", err)
+					msg = "the log stream failed: try again"
+				}
+				fmt.Fprintf(w, "event: error\ndata: %s\n\n", oneLine(msg))
 			}
 			return nil
 		case <-ctx.Done():

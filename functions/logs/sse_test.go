@@ -166,6 +166,17 @@ func TestSSEBuffered(t *testing.T) {
 	if len(rest) < 2 || rest[0] != evs[1] || rest[1] != evs[2] {
 		t.Fatalf("after %s: %+v", evs[0].id, rest)
 	}
+	// A cursor from long ago reads no more than the largest tail.
+	many := make([]string, logs.MaxTails+50)
+	for i := range many {
+		many[i] = fmt.Sprintf("filler %d", i)
+	}
+	f.write(t, many...)
+	req.Headers = map[string]string{"Last-Event-ID": "1970-01-01T00:00:00Z/1"}
+	r = f.e.Call(lt.Alice, "GetContainerLogs", req)
+	if n := len(parse(r.Raw)); r.Status != 200 || n > logs.MaxTails+1 || n < logs.MaxTails {
+		t.Fatalf("a cursor from 1970 answered %d events (status %d)", n, r.Status)
+	}
 }
 
 // Bad input is a 4xx naming it; other environments' pods are not found.

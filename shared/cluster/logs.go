@@ -57,11 +57,15 @@ type LogStream struct {
 	Follow         bool
 	Tail           int64  // lines before now to start with (From unset); < 0: all
 	From           Cursor // resume after this line instead
+	// Back bounds how far back a resume reads (lines since the cursor's
+	// second; 0: no bound); LimitBytes bounds what is read (0: none).
+	Back       int64
+	LimitBytes int64
 }
 
 // MaxLine bounds one log line; longer ones are cut (the runtime splits
 // lines past 16 KiB anyway).
-const MaxLine = 64 << 10
+const MaxLine = 16 << 10
 
 // ReadLogs is the one log reader: it streams a container's log (pods/log,
 // with timestamps, tail or since the cursor, following if asked) to emit,
@@ -76,8 +80,15 @@ func (c *Cluster) ReadLogs(ctx context.Context, namespace string, s LogStream, e
 		// to the cursor come again, and are skipped.
 		since := metav1.NewTime(s.From.Time.Truncate(time.Second))
 		opts.SinceTime = &since
+		if s.Back > 0 { // a cursor from long ago reads no more than a tail
+			back := s.Back + int64(s.From.N)
+			opts.TailLines = &back
+		}
 	} else if s.Tail >= 0 {
 		opts.TailLines = &s.Tail
+	}
+	if s.LimitBytes > 0 {
+		opts.LimitBytes = &s.LimitBytes
 	}
 	typed := c.Typed
 	if s.Follow {
