@@ -74,18 +74,23 @@ func (c *Cluster) Problems(ctx context.Context, namespace string, ws []Workload,
 // to know now).
 var pullErrors = map[string]bool{"ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true, "ErrImageNeverPull": true}
 
-// pullProblem is the first image pull error of w's pods created since
-// since (the operation's start): pods from before, at an old image or pull
-// secret the operation replaces, do not count, nor do other workloads' old
-// troubles. (Not the pod's image against the template's: an admission
-// webhook may rewrite it.)
+// pullProblem is the first image pull error of w's pods that the
+// operation (started at since) made at w's current pod template: pods from
+// before, or at an image it replaces, do not count, nor do other
+// workloads' old troubles. (Creation times are in whole seconds, so the
+// image tells a pod replaced in that second; an image an admission webhook
+// rewrote is not recognized, and waits for the deadline.)
 func pullProblem(w Workload, since time.Time) string {
 	for _, p := range w.Pods {
 		if p.CreationTimestamp.Time.Before(since.Add(-time.Second)) {
 			continue
 		}
+		images := map[string]string{}
+		for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+			images[c.Name] = c.Image
+		}
 		for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
-			if waiting := cs.State.Waiting; waiting != nil && pullErrors[waiting.Reason] {
+			if waiting := cs.State.Waiting; waiting != nil && pullErrors[waiting.Reason] && images[cs.Name] == w.Template[cs.Name] {
 				return fmt.Sprintf("pod %s: container %s: %s: %s", p.Name, cs.Name, waiting.Reason, strings.TrimSpace(waiting.Message))
 			}
 		}

@@ -88,7 +88,9 @@ func TestPullProblem(t *testing.T) {
 		}
 		return p
 	}
-	w := Workload{Kind: Deployment, Name: "web"}
+	replaced := pod(start, "ImagePullBackOff")
+	replaced.Spec.Containers[0].Image = "old:1"
+	w := Workload{Kind: Deployment, Name: "web", Template: map[string]string{"web": "bad:1"}}
 	for name, c := range map[string]struct {
 		pods []corev1.Pod
 		want string
@@ -98,6 +100,7 @@ func TestPullProblem(t *testing.T) {
 		"a pod from before (being replaced)": {[]corev1.Pod{pod(start.Add(-time.Minute), "ImagePullBackOff")}, ""},
 		"still creating":                     {[]corev1.Pod{pod(start, "ContainerCreating")}, ""},
 		"running":                            {[]corev1.Pod{pod(start, "")}, ""},
+		"a pod of that second at an image replaced": {[]corev1.Pod{replaced}, ""},
 	} {
 		w.Pods = c.pods
 		if got := pullProblem(w, start); (c.want == "") != (got == "") || !strings.Contains(got, c.want) {

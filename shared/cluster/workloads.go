@@ -24,6 +24,7 @@ type Workload struct {
 	Desired  int32
 	Ready    int32
 	Images   []string
+	Template map[string]string // container (and init container) name -> image its pod template asks for
 	Selector labels.Selector
 	Pods     []corev1.Pod
 	Problem  string // why it cannot progress, in the apiserver's words (Deployments' conditions)
@@ -94,7 +95,7 @@ func (c *Cluster) Workloads(ctx context.Context, namespace, selector string) ([]
 }
 
 func workload(kind string, m metav1.ObjectMeta, desired *int32, ready int32, sel *metav1.LabelSelector, tpl corev1.PodTemplateSpec) Workload {
-	w := Workload{Kind: kind, Name: m.Name, Labels: m.Labels, Ready: ready, Desired: 1}
+	w := Workload{Kind: kind, Name: m.Name, Labels: m.Labels, Ready: ready, Desired: 1, Template: map[string]string{}}
 	if desired != nil {
 		w.Desired = *desired
 	}
@@ -103,6 +104,10 @@ func workload(kind string, m metav1.ObjectMeta, desired *int32, ready int32, sel
 	}
 	for _, ct := range tpl.Spec.Containers {
 		w.Images = append(w.Images, ct.Image)
+		w.Template[ct.Name] = ct.Image
+	}
+	for _, ct := range tpl.Spec.InitContainers {
+		w.Template[ct.Name] = ct.Image
 	}
 	return w
 }
