@@ -60,23 +60,11 @@ func setup(t testing.TB, keys ...string) fixture {
 		t.Cleanup(func() { _ = c.DeleteNamespace(context.Background(), ns, false) })
 		r := e.Call(lt.Alice, "CreateEnvironment", lt.Req{Query: pk(), Body: map[string]any{"env_key": key, "cluster_id": id,
 			"services": []map[string]any{{"service_name": "web", "type": "k8s", "containers": []map[string]any{}}}}})
-		lt.Success(t, r)
-		f.wait(t, r.Body["operation_id"].(string))
-	}
-	return f
-}
-
-func (f fixture) wait(t testing.TB, op string) {
-	t.Helper()
-	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
-		r := f.e.Call(lt.Alice, "GetOperation", lt.Req{Path: map[string]string{"operation_id": op}})
-		if s := r.Body["status"]; s == "succeeded" {
-			return
-		} else if s != "running" {
-			t.Fatalf("operation %s", r.Raw)
+		if done := e.Ended(t, lt.Alice, r, 200*time.Millisecond); done["status"] != "succeeded" {
+			t.Fatalf("create ended %v", done)
 		}
 	}
-	t.Fatalf("operation %s still running", op)
+	return f
 }
 
 // pod is the name of the environment's web pod.

@@ -40,11 +40,7 @@ func (f fixture) stored(t *testing.T, key string) *model.Environment {
 
 func (f fixture) failed(t *testing.T, r lt.Response, says string) {
 	t.Helper()
-	op, _ := r.Body["operation_id"].(string)
-	if r.Status != 200 || op == "" {
-		t.Fatalf("want an operation, got %d %s", r.Status, r.Raw)
-	}
-	done := f.wait(t, op)
+	done := f.e.Ended(t, lt.Alice, r, 200*time.Millisecond)
 	if msg, _ := done["error"].(string); done["status"] != "failed" || !strings.Contains(msg, says) {
 		t.Fatalf("want the operation failed saying %q, got %v", says, done)
 	}

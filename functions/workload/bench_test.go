@@ -54,7 +54,7 @@ func BenchmarkImageUpdate(b *testing.B) {
 	viaAPI := func(image string) time.Duration {
 		start := time.Now()
 		r := f.e.Call(lt.Alice, "UpdateDeploymentImage", lt.Req{Path: envKey("bench"), Body: imageBody("bench", "shop", "web", "web", image)})
-		if done := f.waitEvery(b, r, 50*time.Millisecond); done["status"] != "succeeded" {
+		if done := f.e.Ended(b, lt.Alice, r, 50*time.Millisecond); done["status"] != "succeeded" {
 			b.Fatalf("image update ended %v", done)
 		}
 		return time.Since(start)
@@ -122,22 +122,6 @@ func BenchmarkListEvents(b *testing.B) {
 		float64(a)/float64(d))
 	b.ReportMetric(float64(a.Microseconds()), "api-us")
 	b.ReportMetric(float64(d.Microseconds()), "direct-us")
-}
-
-// waitEvery checks r started an operation and polls it every so often until it ends.
-func (f fixture) waitEvery(b *testing.B, r lt.Response, every time.Duration) map[string]any {
-	op, _ := r.Body["operation_id"].(string)
-	if r.Status != 200 || op == "" {
-		b.Fatalf("want an operation, got %d %s", r.Status, r.Raw)
-	}
-	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(every) {
-		got := f.e.Call(lt.Alice, "GetOperation", lt.Req{Path: map[string]string{"operation_id": op}})
-		if got.Body["status"] != "running" {
-			return got.Body
-		}
-	}
-	b.Fatalf("operation %s still running", op)
-	return nil
 }
 
 func median(ds []time.Duration) time.Duration {

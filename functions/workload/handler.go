@@ -9,7 +9,6 @@ package workload
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -81,7 +80,7 @@ func (h *Handler) find(ctx context.Context, e *model.Environment, kind, name, se
 
 // service is the index of e's service name, or a 404.
 func service(e *model.Environment, name string) (int, error) {
-	i := slices.IndexFunc(e.Services, func(s model.EnvService) bool { return s.Name == name })
+	i := serviceIndex(e, name)
 	if i < 0 {
 		return -1, errs.NotFound("service of environment "+e.Key, name)
 	}

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/url"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -95,7 +96,7 @@ func (f fixture) refuse(t *testing.T, rules map[string]rule, prod map[string]boo
 			if op, _ := r.Body["operation_id"].(string); op != "" {
 				// Accepted by mistake: let it end so the other rules still
 				// meet an idle environment.
-				f.wait(t, op)
+				f.e.Ended(t, lt.Alice, r, 200*time.Millisecond)
 				for _, k := range keys {
 					before[k] = f.state(t, k, prod[k])
 				}
@@ -299,7 +300,7 @@ func TestWorkloadRulesBusyAndIdempotency(t *testing.T) {
 	// The key is alice's: bob's request with it is his own, and refused.
 	lt.Failed(t, f.e.Call(lt.Bob, "ScaleWorkload", lt.Req{Body: scaleBody("r6", "web", "Deployment", 3), Headers: idem}), 403, "project")
 
-	if done := f.wait(t, op); done["status"] != "succeeded" {
+	if done := f.e.Ended(t, lt.Alice, first, 200*time.Millisecond); done["status"] != "succeeded" {
 		t.Fatalf("scale ended %v", done)
 	}
 	d := f.deployment(t, "r6", "web")

@@ -137,32 +137,10 @@ func (f fixture) env(t testing.TB, key string, prod bool) {
 	f.succeeded(t, f.e.Call(lt.Alice, action, lt.Req{Query: pk(), Body: body}))
 }
 
-// wait polls an operation until it ends.
-func (f fixture) wait(t testing.TB, op string) map[string]any {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		r := f.e.Call(lt.Alice, "GetOperation", lt.Req{Path: map[string]string{"operation_id": op}})
-		if r.Status != 200 {
-			t.Fatalf("operation: %s", r.Raw)
-		}
-		if r.Body["status"] != "running" {
-			return r.Body
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("operation %s still running", op)
-	return nil
-}
-
 // succeeded checks r started an operation and waits for it to succeed.
 func (f fixture) succeeded(t testing.TB, r lt.Response) map[string]any {
 	t.Helper()
-	op, _ := r.Body["operation_id"].(string)
-	if r.Status != 200 || op == "" || r.Body["message"] != "success" {
-		t.Fatalf("want an operation, got %d %s", r.Status, r.Raw)
-	}
-	done := f.wait(t, op)
+	done := f.e.Ended(t, lt.Alice, r, 200*time.Millisecond)
 	if done["status"] != "succeeded" {
 		t.Fatalf("operation ended %v", done)
 	}

@@ -3,6 +3,7 @@ package localtest
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/netguard"
@@ -56,4 +57,25 @@ func (e *Env) LocalRuntimeEnv(t testing.TB, kv ...string) (string, *cluster.Clus
 	OK(t, r)
 	OK(t, e.Call(Admin, "AttachCredentialToRuntimeEnv", Req{Path: map[string]string{"runtime_env_id": id, "runtime_env_credential_id": r.Body["runtime_env_credential_id"].(string)}}))
 	return id, c
+}
+
+// Ended checks r started an operation and polls it (as u) every so often
+// until it ends, returning its last state.
+func (e *Env) Ended(t testing.TB, u User, r Response, every time.Duration) map[string]any {
+	t.Helper()
+	op, _ := r.Body["operation_id"].(string)
+	if r.Status != 200 || op == "" || r.Body["message"] != "success" {
+		t.Fatalf("want an operation, got %d %s", r.Status, r.Raw)
+	}
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline); time.Sleep(every) {
+		got := e.Call(u, "GetOperation", Req{Path: map[string]string{"operation_id": op}})
+		if got.Status != 200 {
+			t.Fatalf("operation %s: %s", op, got.Raw)
+		}
+		if got.Body["status"] != "running" {
+			return got.Body
+		}
+	}
+	t.Fatalf("operation %s still running", op)
+	return nil
 }
