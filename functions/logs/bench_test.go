@@ -5,18 +5,15 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	lt "github.com/envhub/envhub/infra/local/localtest"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
-
-	"github.com/envhub/envhub/infra/local"
 )
 
 // BenchmarkSSEFollow times lines through the SSE route end to end (the
@@ -27,17 +24,7 @@ import (
 func BenchmarkSSEFollow(b *testing.B) {
 	f := setup(b, "lb")
 	pod := f.pod(b, "lb")
-	a, err := local.LoadAuthorizer(filepath.Join(b.TempDir(), "jwt.pem"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv, err := local.NewServer(a, f.e.Fns, nil, local.NewCredentials())
-	if err != nil {
-		b.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	tok, _ := a.Mint("alice", "", time.Hour)
+	tok := f.e.Token(b, lt.Alice)
 	n := 20000
 	if s := os.Getenv("BENCH_LINES"); s != "" {
 		fmt.Sscan(s, &n)
@@ -92,7 +79,7 @@ func BenchmarkSSEFollow(b *testing.B) {
 		return float64(n) / time.Since(start).Seconds(), lat
 	}
 	viaSSE := func(ctx context.Context) *bufio.Reader {
-		req, _ := http.NewRequestWithContext(ctx, "GET", hs.URL+"/openapi/logs/sse/pods/"+pod+"/containers/web?projectKey="+project+"&envName=lb&tails=0", nil)
+		req, _ := http.NewRequestWithContext(ctx, "GET", f.e.URL+"/openapi/logs/sse/pods/"+pod+"/containers/web?projectKey="+project+"&envName=lb&tails=0", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != 200 {

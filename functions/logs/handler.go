@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,12 +22,41 @@ import (
 	"github.com/envhub/envhub/shared/errs"
 	"github.com/envhub/envhub/shared/model"
 	"github.com/envhub/envhub/shared/operation"
+	"github.com/envhub/envhub/shared/socket"
+	"github.com/envhub/envhub/shared/store"
 )
 
-// Handler serves the area's routes; environments are read through the Starter.
+// Handler serves the area's routes; environments are read through the
+// Starter, WebSocket connections kept in Conns.
 type Handler struct {
 	*operation.Starter
+	Conns       Conns
+	Verifier    *auth.Verifier
+	Connections Pusher
+	Invoker     deps.Invoker
 }
+
+// Conns keeps WebSocket connections and their subscriptions.
+type Conns interface {
+	PutConnection(ctx context.Context, c store.Connection) error
+	Connection(ctx context.Context, id string) (*store.Connection, error)
+	DeleteConnection(ctx context.Context, id string) error
+	Subscribe(ctx context.Context, sub store.Subscription, expires time.Time) error
+	Subscription(ctx context.Context, conn, id string) (*store.Subscription, error)
+	Unsubscribe(ctx context.Context, conn, id string) error
+	Checkpoint(ctx context.Context, conn, id string, gen, next int64, cursors map[string]string) error
+}
+
+// Pusher sends to WebSocket clients (the management API).
+type Pusher interface {
+	Post(ctx context.Context, id string, data []byte) error
+	Delete(ctx context.Context, id string) error
+}
+
+var (
+	_ Conns  = (*store.Store)(nil)
+	_ Pusher = (*socket.Connections)(nil)
+)
 
 // Actions wires the handlers from Deps (used by the Lambda main and the local server).
 func Actions(d *deps.Deps) map[string]api.HandlerFunc {
@@ -35,7 +65,7 @@ func Actions(d *deps.Deps) map[string]api.HandlerFunc {
 
 // New builds the handler from Deps.
 func New(d *deps.Deps) *Handler {
-	return &Handler{Starter: operation.New(d)}
+	return &Handler{Starter: operation.New(d), Conns: d.Store, Verifier: d.Verifier, Connections: d.Connections, Invoker: d.Invoker}
 }
 
 // Actions maps the route table's actions to handlers.
@@ -55,33 +85,61 @@ type Target struct {
 // name: a pod the environment's namespace does not hold (another's, or
 // none) is 404, as is a container the pod does not have.
 func (h *Handler) target(ctx context.Context, caller auth.Identity, projectKey, envKey, pod, container string) (Target, error) {
-	if msgs := validation.IsDNS1123Subdomain(pod); len(msgs) > 0 {
-		return Target{}, errs.Invalid("pod", "%q is not a pod name: %s", pod, strings.Join(msgs, "; "))
-	}
 	if msgs := validation.IsDNS1123Label(container); len(msgs) > 0 {
 		return Target{}, errs.Invalid("container", "%q is not a container name: %s", container, strings.Join(msgs, "; "))
 	}
+	if err := checkPod(pod); err != nil {
+		return Target{}, err
+	}
+	t := Target{Pod: pod, Container: container}
+	var err error
+	if t.Env, t.Cluster, err = h.source(ctx, caller, projectKey, envKey); err != nil {
+		return Target{}, err
+	}
+	_, err = t.container(ctx)
+	return t, err
+}
+
+func checkPod(pod string) error {
+	if msgs := validation.IsDNS1123Subdomain(pod); len(msgs) > 0 {
+		return errs.Invalid("pod", "%q is not a pod name: %s", pod, strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// source reads an environment the caller may read, and connects to its cluster.
+func (h *Handler) source(ctx context.Context, caller auth.Identity, projectKey, envKey string) (*model.Environment, *cluster.Cluster, error) {
 	_, e, err := h.Named(ctx, "", operation.Names{ProjectField: "projectKey", Project: projectKey, EnvField: "envName", Env: envKey}, caller)
 	if err != nil {
-		return Target{}, err
+		return nil, nil, err
 	}
+	c, err := h.Connector.Connect(ctx, e.ClusterID)
+	return e, c, err
+}
+
+// container reads t's pod in its environment's namespace and names its
+// container: t.Container if the pod has it, else (when unnamed) its only
+// one. A pod the namespace does not hold is 404.
+func (t Target) container(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, operation.RequestTimeout)
 	defer cancel()
-	c, err := h.Connector.Connect(ctx, e.ClusterID)
-	if err != nil {
-		return Target{}, err
-	}
-	p, err := c.Typed.CoreV1().Pods(e.Namespace).Get(ctx, pod, metav1.GetOptions{})
+	p, err := t.Cluster.Typed.CoreV1().Pods(t.Env.Namespace).Get(ctx, t.Pod, metav1.GetOptions{})
 	if err != nil {
 		if err = cluster.Err(err); errors.Is(err, errs.ErrNotFound) {
-			return Target{}, errs.NotFound("pod of environment "+e.Key, pod)
+			return "", errs.NotFound("pod of environment "+t.Env.Key, t.Pod)
 		}
-		return Target{}, err
+		return "", err
 	}
-	if !hasContainer(p, container) {
-		return Target{}, errs.NotFound(fmt.Sprintf("container of pod %s", pod), container)
+	if t.Container == "" {
+		if len(p.Spec.Containers) != 1 {
+			return "", errs.Invalid("container", "pod %s has %d containers: name one", t.Pod, len(p.Spec.Containers))
+		}
+		return p.Spec.Containers[0].Name, nil
 	}
-	return Target{e, c, pod, container}, nil
+	if !hasContainer(p, t.Container) {
+		return "", errs.NotFound(fmt.Sprintf("container of pod %s", t.Pod), t.Container)
+	}
+	return t.Container, nil
 }
 
 func hasContainer(p *corev1.Pod, name string) bool {

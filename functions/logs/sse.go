@@ -23,6 +23,9 @@ const (
 // most 6 MB).
 const MaxBuffered = 4 << 20
 
+// MaxStreamed bounds one streamed answer (a Function URL streams at most 20 MB).
+const MaxStreamed = 16 << 20
+
 // writeTimeout is how long one write to a streamed answer may block: a
 // client that stops reading is let go, and resumes by its last id.
 const writeTimeout = 30 * time.Second
@@ -70,8 +73,14 @@ func (h *Handler) sse(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusOK)
 	flusher := http.NewResponseController(w)
 	follow := flusher.Flush() == nil // a buffered answer cannot follow
+	// A stream ends before its Lambda's deadline, and before a Function
+	// URL's 20 MB response limit: the client resumes by its last id.
 	ctx, cancel := context.WithCancel(r.Context())
+	if d, ok := r.Context().Deadline(); ok {
+		ctx, cancel = context.WithDeadline(r.Context(), d.Add(-2*time.Second))
+	}
 	defer cancel()
+	written := 0
 	lines := make(chan cluster.Line, 256)
 	done := make(chan error, 1)
 	go func() {
@@ -108,6 +117,9 @@ func (h *Handler) sse(w http.ResponseWriter, r *http.Request) error {
 			_ = flusher.SetWriteDeadline(time.Now().Add(writeTimeout))
 			if _, err := w.Write([]byte(b.String())); err != nil {
 				return nil // the client went away, or stopped reading
+			}
+			if written += b.Len(); written > MaxStreamed {
+				return nil
 			}
 			if follow {
 				flusher.Flush()

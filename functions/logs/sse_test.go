@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -16,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/envhub/envhub/functions/logs"
-	"github.com/envhub/envhub/infra/local"
 	lt "github.com/envhub/envhub/infra/local/localtest"
 	"github.com/envhub/envhub/shared/cluster"
 )
@@ -206,20 +204,7 @@ func TestSSERefusals(t *testing.T) {
 func TestSSEFollows(t *testing.T) {
 	f := setup(t, "l4")
 	pod := f.pod(t, "l4")
-	a, err := local.LoadAuthorizer(filepath.Join(t.TempDir(), "jwt.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := local.NewServer(a, f.e.Fns, nil, local.NewCredentials())
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	tok, err := a.Mint("alice", "", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := f.e.Token(t, lt.Alice)
 	old := logs.KeepAlive
 	logs.KeepAlive = 300 * time.Millisecond
 	defer func() { logs.KeepAlive = old }()
@@ -227,7 +212,7 @@ func TestSSEFollows(t *testing.T) {
 
 	open := func(lastID string) (*bufio.Reader, func()) {
 		ctx, cancel := context.WithCancel(context.Background())
-		req, _ := http.NewRequestWithContext(ctx, "GET", hs.URL+"/openapi/logs/sse/pods/"+pod+"/containers/web?projectKey="+project+"&envName=l4&tails=0", nil)
+		req, _ := http.NewRequestWithContext(ctx, "GET", f.e.URL+"/openapi/logs/sse/pods/"+pod+"/containers/web?projectKey="+project+"&envName=l4&tails=0", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		if lastID != "" {
 			req.Header.Set("Last-Event-ID", lastID)

@@ -5,15 +5,16 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/envhub/envhub/shared/auth"
@@ -24,6 +25,9 @@ const (
 	Issuer   = "envhub-local"
 	Audience = "envhub"
 )
+
+// keyID names the local signing key in tokens and the key set.
+const keyID = "envhub-local-1"
 
 // Authorizer verifies bearer tokens as the HTTP API JWT authorizer does,
 // with an ES256 key the local server creates and keeps in its state dir.
@@ -72,38 +76,28 @@ func (a *Authorizer) Mint(sub, role string, ttl time.Duration) (string, error) {
 	if role != "" {
 		claims[auth.RoleClaim] = role
 	}
-	return jwt.NewWithClaims(jwt.SigningMethodES256, claims).SignedString(a.key)
+	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	tok.Header["kid"] = keyID
+	return tok.SignedString(a.key)
+}
+
+// Verifier checks tokens of this authorizer as functions that verify
+// tokens themselves do (the WebSocket $connect, the logs Function URL).
+func (a *Authorizer) Verifier() *auth.Verifier {
+	return &auth.Verifier{Issuer: Issuer, Audience: []string{Audience}, Keys: auth.StaticKey{Public: &a.key.PublicKey}}
+}
+
+// JWKSPath is where the local server publishes its key, as an issuer does.
+const JWKSPath = "/.well-known/jwks.json"
+
+// JWKS is the public key as a JSON Web Key Set.
+func (a *Authorizer) JWKS() ([]byte, error) {
+	return json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &a.key.PublicKey, KeyID: keyID, Algorithm: "ES256", Use: "sig"}}})
 }
 
 // Verify checks the Authorization header and returns the claims as API
 // Gateway passes them to the function: every claim as a string.
 func (a *Authorizer) Verify(r *http.Request) (map[string]string, error) {
-	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return nil, errors.New("no bearer token")
-	}
-	tok, err := jwt.Parse(strings.TrimSpace(raw), func(*jwt.Token) (any, error) { return &a.key.PublicKey, nil },
-		jwt.WithValidMethods([]string{"ES256"}), jwt.WithIssuer(Issuer), jwt.WithAudience(Audience),
-		jwt.WithExpirationRequired(), jwt.WithLeeway(5*time.Second))
-	if err != nil {
-		return nil, err
-	}
-	claims := map[string]string{}
-	for k, v := range tok.Claims.(jwt.MapClaims) {
-		switch v := v.(type) {
-		case string:
-			claims[k] = v
-		case float64:
-			claims[k] = fmt.Sprint(int64(v))
-		case []any:
-			parts := make([]string, len(v))
-			for i, p := range v {
-				parts[i] = fmt.Sprint(p)
-			}
-			claims[k] = "[" + strings.Join(parts, " ") + "]"
-		default:
-			claims[k] = fmt.Sprint(v)
-		}
-	}
-	return claims, nil
+	claims, _, err := a.Verifier().Verify(r.Context(), auth.Bearer(r.Header.Get("Authorization")))
+	return claims, err
 }

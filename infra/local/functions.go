@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -43,11 +44,42 @@ var Areas = map[string]deps.Actions{
 // them as the HTTP API does: the live logs follow.
 var Streaming = map[string]bool{"logs": true}
 
-// Tasks are the functions without routes the local Lambda Invoke API runs:
-// state machine tasks and scheduled maintenance.
+// Tasks are the functions the local Lambda Invoke API runs: state machine
+// tasks, scheduled maintenance, and the logs function's stream workers
+// (it invokes itself, asynchronously).
 var Tasks = map[string]func(*deps.Deps) workflow.Task{
 	"envflow":     envflow.Task,
 	"maintenance": maintenance.Task,
+	"logs": func(d *deps.Deps) workflow.Task {
+		f, err := logs.NewFunction(d)
+		if err != nil {
+			panic(err) // the route table and the function disagree: a bug
+		}
+		return f.Invoke
+	},
+}
+
+// SocketFunctions builds the WebSocket API's functions (routes.Sockets).
+func SocketFunctions(d *deps.Deps) (map[string]SocketFunction, error) {
+	f, err := logs.NewFunction(d)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]SocketFunction{"logs": f}, nil
+}
+
+// Config completes cfg for functions served by the local server at url:
+// the state machines on the local engine, the local issuer's key set for
+// functions that verify tokens themselves, the WebSocket API's management
+// endpoint, and the Lambda Invoke API, all signed with creds.
+func Config(cfg deps.Config, url string, creds Credentials) deps.Config {
+	cfg.AllowLoopback = true
+	cfg.Workflow = Workflow(url, creds)
+	cfg.JWTIssuer, cfg.JWTAudience, cfg.JWKSURL = Issuer, []string{Audience}, url+JWKSPath
+	cfg.WebSocketEndpoint = url + "/" + Stage
+	cfg.LambdaEndpoint, cfg.Self = url, "logs"
+	cfg.Signing = credentials.NewStaticCredentialsProvider(creds.AccessKeyID, creds.SecretKey, "")
+	return cfg
 }
 
 // TaskHandlers builds every task function from Deps.

@@ -1,12 +1,15 @@
 package local
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
@@ -22,8 +25,32 @@ const InvokePattern = "POST /2015-03-31/functions/{name}/invocations"
 // errorType the definitions' Retry and Catch match on. As in AWS, only
 // requests SigV4-signed with creds are served: the tasks act with the
 // functions' own rights, past every JWT check.
-func Invoke(tasks map[string]workflow.Task, creds Credentials) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+//
+// An asynchronous invocation (X-Amz-Invocation-Type: Event) is answered
+// 202 at once and runs in the background until Close.
+func Invoke(tasks map[string]workflow.Task, creds Credentials) *Invoker {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Invoker{tasks: tasks, creds: creds, bg: ctx, cancel: cancel}
+}
+
+// Invoker serves the Lambda Invoke API.
+type Invoker struct {
+	tasks  map[string]workflow.Task
+	creds  Credentials
+	bg     context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Close ends the asynchronous invocations still running and waits for them.
+func (iv *Invoker) Close() {
+	iv.cancel()
+	iv.wg.Wait()
+}
+
+func (iv *Invoker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	tasks, creds := iv.tasks, iv.creds
+	{
 		payload, err := io.ReadAll(io.LimitReader(r.Body, 6<<20)) // Lambda's payload limit
 		if err != nil {
 			w.WriteHeader(http.StatusBadRequest)
@@ -48,6 +75,17 @@ func Invoke(tasks map[string]workflow.Task, creds Credentials) http.Handler {
 			_ = json.NewEncoder(w).Encode(map[string]string{"Type": "User", "Message": "Function not found: " + name})
 			return
 		}
+		if r.Header.Get("X-Amz-Invocation-Type") == "Event" {
+			iv.wg.Add(1)
+			go func() {
+				defer iv.wg.Done()
+				if _, err := task.Lambda(iv.bg, payload); err != nil {
+					slog.Error("asynchronous invocation", "function", name, "err", err)
+				}
+			}()
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
 		out, err := task.Lambda(r.Context(), payload)
 		w.Header().Set("Content-Type", "application/json")
 		if err != nil {
@@ -58,5 +96,5 @@ func Invoke(tasks map[string]workflow.Task, creds Credentials) http.Handler {
 			return
 		}
 		_ = json.NewEncoder(w).Encode(out)
-	})
+	}
 }

@@ -2,10 +2,7 @@ package local_test
 
 import (
 	"context"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/envhub/envhub/infra/local"
 	"github.com/envhub/envhub/infra/local/localtest"
@@ -16,22 +13,12 @@ import (
 func TestRegisterCluster(t *testing.T) {
 	e := localtest.New(t)
 	lc := localtest.LocalCluster(t)
-	a, err := local.LoadAuthorizer(filepath.Join(t.TempDir(), "jwt.pem"))
+	tok := e.Token(t, localtest.User{Sub: "dev", Role: "admin"})
+	id, err := local.RegisterCluster(context.Background(), e.URL, tok, lc.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := local.NewServer(a, e.Fns, nil, local.NewCredentials())
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv)
-	defer hs.Close()
-	tok, _ := a.Mint("dev", "admin", time.Hour)
-	id, err := local.RegisterCluster(context.Background(), hs.URL, tok, lc.Dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	again, err := local.RegisterCluster(context.Background(), hs.URL, tok, lc.Dir)
+	again, err := local.RegisterCluster(context.Background(), e.URL, tok, lc.Dir)
 	if err != nil || again != id {
 		t.Fatalf("second registration: %s %v (first %s)", again, err, id)
 	}

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/envhub/envhub/infra/local"
 	"github.com/envhub/envhub/infra/local/localtest"
 	"github.com/envhub/envhub/infra/samtemplate"
 	"github.com/envhub/envhub/shared/api"
@@ -74,14 +73,7 @@ func TestRouteTableMatchesTemplate(t *testing.T) {
 // server (the server's JWT authorizer in front), and nothing else is routed.
 func TestLocalServerServesEveryRoute(t *testing.T) {
 	e := localtest.New(t)
-	a, err := local.LoadAuthorizer(filepath.Join(t.TempDir(), "jwt.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := local.NewServer(a, e.Fns, nil, local.NewCredentials())
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, a := e.Server, e.Auth
 	var patterns []string
 	for _, r := range routes.Table {
 		patterns = append(patterns, r.Pattern())

@@ -48,7 +48,9 @@ var _ Function = streamed{}
 type Server struct {
 	Auth      *Authorizer
 	Functions map[string]Function // by area name
-	invoke    http.Handler
+	invoke    *Invoker
+	sockets   *Sockets
+	jwks      []byte
 	routes    []localRoute
 }
 
@@ -58,11 +60,21 @@ type localRoute struct {
 	handler  http.Handler
 }
 
-// NewServer builds the routing; every route of the table must have its
-// function. tasks are served on the Lambda Invoke API (for the state
-// machines and schedules), to callers signing with creds.
-func NewServer(a *Authorizer, fns map[string]Function, tasks map[string]workflow.Task, creds Credentials) (*Server, error) {
-	s := &Server{Auth: a, Functions: fns, invoke: Invoke(tasks, creds)}
+// NewServer builds the routing; every route of the table (and of the
+// WebSocket API's, to sockets) must have its function. tasks are served on
+// the Lambda Invoke API (for the state machines, schedules and log stream
+// workers), to callers signing with creds, as is the WebSocket API's
+// management API.
+func NewServer(a *Authorizer, fns map[string]Function, sockets map[string]SocketFunction, tasks map[string]workflow.Task, creds Credentials) (*Server, error) {
+	ws, err := NewSockets(sockets, creds)
+	if err != nil {
+		return nil, err
+	}
+	jwks, err := a.JWKS()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Auth: a, Functions: fns, invoke: Invoke(tasks, creds), sockets: ws, jwks: jwks}
 	for _, rt := range routes.Table {
 		fn, ok := fns[rt.Function]
 		if !ok {
@@ -120,6 +132,12 @@ func moreSpecific(a, b []string) bool {
 	return false
 }
 
+// Close drops WebSocket connections and ends background invocations.
+func (s *Server) Close() {
+	s.sockets.Close()
+	s.invoke.Close()
+}
+
 // Patterns lists the routes the server serves (for the route table test).
 func (s *Server) Patterns() []string {
 	var out []string
@@ -132,8 +150,16 @@ func (s *Server) Patterns() []string {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/2015-03-31/functions/") && strings.HasSuffix(r.URL.Path, "/invocations") {
+	switch p := r.URL.Path; {
+	case r.Method == http.MethodPost && strings.HasPrefix(p, "/2015-03-31/functions/") && strings.HasSuffix(p, "/invocations"):
 		s.invoke.ServeHTTP(w, r)
+		return
+	case p == "/"+Stage || strings.HasPrefix(p, "/"+Stage+"/@connections/"):
+		s.sockets.ServeHTTP(w, r)
+		return
+	case r.Method == http.MethodGet && p == JWKSPath:
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(s.jwks)
 		return
 	}
 	lr, ok := s.match(r)

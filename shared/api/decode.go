@@ -23,6 +23,11 @@ func DecodeBody(r *http.Request, v any) error {
 	if err != nil {
 		return errs.Invalid("body", "cannot be read: %v", err)
 	}
+	return Decode(data, v)
+}
+
+// Decode is DecodeBody for a body already read (a WebSocket message).
+func Decode(data []byte, v any) error {
 	if len(data) > MaxBody {
 		return errs.Invalid("body", "must be at most %d bytes", MaxBody)
 	}

@@ -34,16 +34,14 @@ func FromRequest(r *http.Request) (Identity, error) {
 
 // FromContext is FromRequest for code that only has the context.
 func FromContext(ctx context.Context) (Identity, error) {
+	if claims, ok := ctx.Value(claimsKey{}).(map[string]string); ok {
+		return FromClaims(claims)
+	}
 	rc, ok := core.GetAPIGatewayV2ContextFromContext(ctx)
 	if !ok || rc.Authorizer == nil || rc.Authorizer.JWT == nil {
 		return Identity{}, unauthenticated()
 	}
-	claims := rc.Authorizer.JWT.Claims
-	sub := strings.TrimSpace(claims["sub"])
-	if sub == "" {
-		return Identity{}, unauthenticated()
-	}
-	return Identity{Subject: sub, Admin: hasRole(claims[RoleClaim], AdminRole)}, nil
+	return FromClaims(rc.Authorizer.JWT.Claims)
 }
 
 // hasRole matches role exactly: the claim is the role itself, or a JSON array

@@ -4,29 +4,38 @@ package deps
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdaurl"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/envhub/envhub/shared/api"
+	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/awserr"
 	"github.com/envhub/envhub/shared/cluster"
 	"github.com/envhub/envhub/shared/netguard"
 	"github.com/envhub/envhub/shared/plan"
 	"github.com/envhub/envhub/shared/probe"
 	"github.com/envhub/envhub/shared/qingcloud"
 	"github.com/envhub/envhub/shared/secrets"
+	"github.com/envhub/envhub/shared/socket"
 	"github.com/envhub/envhub/shared/store"
 	"github.com/envhub/envhub/shared/workflow"
 )
@@ -43,6 +52,22 @@ type Config struct {
 	// Workflow instead.
 	StateMachineARNs map[string]string
 	Workflow         workflow.Runner
+	// Functions that verify tokens themselves (the WebSocket API's
+	// $connect, a Function URL): JWT_ISSUER, JWT_AUDIENCE (comma list) and
+	// the issuer's key set, JWKS_URL (default <issuer>/.well-known/jwks.json).
+	JWTIssuer   string
+	JWTAudience []string
+	JWKSURL     string
+	// WEBSOCKET_ENDPOINT: the WebSocket API stage's management endpoint
+	// (https://{api}.execute-api.{region}.amazonaws.com/{stage}).
+	WebSocketEndpoint string
+	// Self is this function's name, to invoke itself asynchronously
+	// (AWS_LAMBDA_FUNCTION_NAME, set by Lambda).
+	Self string
+	// Local only: the Lambda Invoke API's endpoint and the credentials the
+	// local server accepts SigV4 signatures from (for Lambda and @connections).
+	LambdaEndpoint string
+	Signing        aws.CredentialsProvider
 }
 
 // ConfigFromEnv reads Config from the environment.
@@ -58,7 +83,22 @@ func ConfigFromEnv() Config {
 			"env-update": os.Getenv("ENV_UPDATE_STATE_MACHINE_ARN"),
 			"env-delete": os.Getenv("ENV_DELETE_STATE_MACHINE_ARN"),
 		},
+		JWTIssuer:         os.Getenv("JWT_ISSUER"),
+		JWTAudience:       splitList(os.Getenv("JWT_AUDIENCE")),
+		JWKSURL:           os.Getenv("JWKS_URL"),
+		WebSocketEndpoint: os.Getenv("WEBSOCKET_ENDPOINT"),
+		Self:              os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
 	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // Deps are the dependencies handlers are built from.
@@ -69,6 +109,33 @@ type Deps struct {
 	Probe    probe.Probes
 	Policy   netguard.Policy
 	Workflow workflow.Runner
+	// Verifier checks tokens where no authorizer did (nil: JWT_ISSUER unset).
+	Verifier *auth.Verifier
+	// Connections posts to WebSocket clients; Invoker starts this function
+	// again asynchronously (a log stream's next worker).
+	Connections *socket.Connections
+	Invoker     Invoker
+}
+
+// Invoker invokes a function asynchronously (InvocationType Event).
+type Invoker interface {
+	Invoke(ctx context.Context, payload []byte) error
+}
+
+// selfInvoker invokes one function by name through the Lambda API.
+type selfInvoker struct {
+	client *awslambda.Client
+	name   string
+}
+
+var _ Invoker = selfInvoker{}
+
+func (s selfInvoker) Invoke(ctx context.Context, payload []byte) error {
+	if s.name == "" {
+		return errors.New("no function to invoke (AWS_LAMBDA_FUNCTION_NAME)")
+	}
+	_, err := s.client.Invoke(ctx, &awslambda.InvokeInput{FunctionName: &s.name, InvocationType: lambdatypes.InvocationTypeEvent, Payload: payload})
+	return awserr.Classify("Lambda", err)
 }
 
 // Load builds Deps for cfg.
@@ -110,7 +177,34 @@ func Load(ctx context.Context, cfg Config) (*Deps, error) {
 	if starter == nil {
 		starter = workflow.SFN{Client: sfn.NewFromConfig(awsCfg), ARNs: cfg.StateMachineARNs}
 	}
+	signing := awsCfg.Credentials
+	if cfg.Signing != nil {
+		signing = cfg.Signing
+	}
+	lc := awslambda.NewFromConfig(awsCfg, func(o *awslambda.Options) {
+		o.Credentials = signing
+		if cfg.LambdaEndpoint != "" {
+			o.BaseEndpoint = aws.String(cfg.LambdaEndpoint)
+		}
+	})
+	var verifier *auth.Verifier
+	if cfg.JWTIssuer != "" {
+		jwks := cfg.JWKSURL
+		if jwks == "" {
+			jwks = strings.TrimSuffix(cfg.JWTIssuer, "/") + "/.well-known/jwks.json"
+		}
+		verifier = &auth.Verifier{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+			Keys: &auth.JWKS{URL: jwks, HTTP: policy.HTTPClient(10 * time.Second)}}
+	}
+	region := awsCfg.Region
+	if region == "" {
+		region = "us-east-1"
+	}
 	return &Deps{
+		Verifier: verifier,
+		Connections: &socket.Connections{Endpoint: cfg.WebSocketEndpoint, Region: region, Credentials: signing,
+			HTTP: policy.HTTPClient(10 * time.Second), Signer: v4.NewSigner()},
+		Invoker:  selfInvoker{lc, cfg.Self},
 		Workflow: starter,
 		Store:    store.New(db, cfg.Table),
 		DB:       db,
@@ -138,28 +232,46 @@ func Handler(function string, d *Deps, actions Actions) (http.Handler, error) {
 
 // Start runs one function under Lambda behind the HTTP API (payload 2.0).
 func Start(function string, actions Actions) {
-	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
-	ctx := context.Background()
-	d, err := Load(ctx, ConfigFromEnv())
+	h, err := Handler(function, mustLoad(function), actions)
 	if err != nil {
-		slog.Error("start", "function", function, "err", err)
-		os.Exit(1)
-	}
-	h, err := Handler(function, d, actions)
-	if err != nil {
-		slog.Error("start", "function", function, "err", err)
-		os.Exit(1)
+		fail(function, err)
 	}
 	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
 }
 
 // StartTask runs a state machine task function under Lambda.
 func StartTask(task func(*Deps) workflow.Task) {
+	lambda.Start(task(mustLoad("task")).Lambda)
+}
+
+// StartRaw runs a function that tells its event sources apart itself.
+func StartRaw(function string, build func(*Deps) (func(context.Context, json.RawMessage) (any, error), error)) {
+	h, err := build(mustLoad(function))
+	if err != nil {
+		fail(function, err)
+	}
+	lambda.Start(h)
+}
+
+// StartStream runs a function behind a Function URL in RESPONSE_STREAM mode.
+func StartStream(function string, build func(*Deps) (http.Handler, error)) {
+	h, err := build(mustLoad(function))
+	if err != nil {
+		fail(function, err)
+	}
+	lambdaurl.Start(h)
+}
+
+func mustLoad(function string) *Deps {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, nil)))
 	d, err := Load(context.Background(), ConfigFromEnv())
 	if err != nil {
-		slog.Error("start", "err", err)
-		os.Exit(1)
+		fail(function, err)
 	}
-	lambda.Start(task(d).Lambda)
+	return d
+}
+
+func fail(function string, err error) {
+	slog.Error("start", "function", function, "err", err)
+	os.Exit(1)
 }

@@ -117,6 +117,26 @@ var Table = []Route{
 	{"logs", "GET", "/openapi/logs/sse/pods/{pod}/containers/{container}", "GetContainerLogs"},
 }
 
+// SocketRoute is one route of the WebSocket API (its route selection
+// expression is $request.body.action) served by one function.
+type SocketRoute struct {
+	Function string
+	Key      string // $connect, $disconnect, $default or an action
+	TwoWay   bool   // the function's answer goes back to the client
+}
+
+// Sockets lists the WebSocket API's routes: live logs.
+var Sockets = []SocketRoute{
+	{"logs", "$connect", false},
+	{"logs", "$disconnect", false},
+	{"logs", "subscribe", true},
+	{"logs", "unsubscribe", true},
+	{"logs", "$default", true},
+}
+
+// SocketSelection is the WebSocket API's route selection expression.
+const SocketSelection = "$request.body.action"
+
 // For returns the routes of one function.
 func For(function string) []Route {
 	var out []Route

@@ -43,3 +43,13 @@ func (c classified) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput
 	out, err := c.db.DeleteItem(ctx, in, o...)
 	return out, awserr.Classify("DynamoDB", err)
 }
+
+func (c classified) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	out, err := c.db.PutItem(ctx, in, o...)
+	return out, awserr.Classify("DynamoDB", err)
+}
+
+func (c classified) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	out, err := c.db.UpdateItem(ctx, in, o...)
+	return out, awserr.Classify("DynamoDB", err)
+}

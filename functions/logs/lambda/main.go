@@ -1,4 +1,5 @@
-// Command lambda is the logs function's Lambda entry point behind the HTTP API.
+// Command lambda is the logs function's Lambda entry point: the HTTP API's
+// SSE route, the WebSocket API's routes and its own stream workers.
 package main
 
 import (
@@ -6,4 +7,4 @@ import (
 	"github.com/envhub/envhub/shared/deps"
 )
 
-func main() { deps.Start("logs", logs.Actions) }
+func main() { deps.StartRaw("logs", logs.Invoke) }

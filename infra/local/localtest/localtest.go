@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -24,6 +26,7 @@ import (
 	"github.com/envhub/envhub/infra/local"
 	"github.com/envhub/envhub/shared/deps"
 	"github.com/envhub/envhub/shared/routes"
+	"github.com/envhub/envhub/shared/workflow"
 )
 
 // User is a caller; Role "admin" makes an admin.
@@ -40,9 +43,12 @@ var (
 
 // Env is one test's stack: its own table, the deps and every function.
 type Env struct {
-	t    testing.TB
-	Deps *deps.Deps
-	Fns  map[string]local.Function
+	t      testing.TB
+	Deps   *deps.Deps
+	Fns    map[string]local.Function
+	Auth   *local.Authorizer // the test server's issuer
+	Server *local.Server
+	URL    string // the test server, as make run's: HTTP API, WebSocket API (/ws), Lambda Invoke API
 }
 
 // New creates a fresh table on the DynamoDB Local that make test started.
@@ -58,21 +64,18 @@ func New(t testing.TB) *Env {
 	_, _ = rand.Read(b)
 	table := "test-" + hex.EncodeToString(b)
 	ctx := context.Background()
-	// State machines run on the local engine; their tasks call this test's
-	// Lambda Invoke API, started once the deps exist.
+	// One local server per test, as make run serves: its Lambda Invoke API
+	// runs the state machines' tasks and the log stream workers, its
+	// WebSocket API the logs function. The deps need its URL first.
 	creds := local.NewCredentials()
-	wf := local.Workflow("", creds)
-	d, err := deps.Load(ctx, deps.Config{
-		Table: table, DynamoEndpoint: endpoint, KeyFile: filepath.Join(t.TempDir(), "key"), AllowLoopback: true,
-		Workflow: wf,
-	})
+	var srv *local.Server
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { srv.ServeHTTP(w, r) }))
+	t.Cleanup(hs.Close)
+	d, err := deps.Load(ctx, local.Config(deps.Config{Table: table, DynamoEndpoint: endpoint, KeyFile: filepath.Join(t.TempDir(), "key")}, hs.URL, creds))
 	if err != nil {
 		t.Fatal(err)
 	}
-	invoke := httptest.NewServer(local.Invoke(local.TaskHandlers(d), creds))
-	t.Cleanup(invoke.Close)
-	t.Cleanup(func() { _ = wf.Close() })
-	wf.LambdaEndpoint = invoke.URL
+	t.Cleanup(func() { _ = d.Workflow.(*workflow.Local).Close() })
 	if err := local.EnsureTable(ctx, d.DB, table); err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +84,29 @@ func New(t testing.TB) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{t: t, Deps: d, Fns: fns}
+	sockets, err := local.SocketFunctions(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := local.LoadAuthorizer(filepath.Join(t.TempDir(), "jwt.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv, err = local.NewServer(a, fns, sockets, local.TaskHandlers(d), creds); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return &Env{t: t, Deps: d, Fns: fns, Auth: a, Server: srv, URL: hs.URL}
+}
+
+// Token mints a bearer token for u from the test server's issuer.
+func (e *Env) Token(t testing.TB, u User) string {
+	t.Helper()
+	tok, err := e.Auth.Mint(u.Sub, u.Role, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 // Response is a function's answer.

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -95,10 +96,9 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	d, err := deps.Load(ctx, deps.Config{
-		Table: *table, DynamoEndpoint: *ddb, KeyFile: filepath.Join(*state, "credential.key"), AllowLoopback: true,
-		Workflow: local.Workflow(url, creds),
-	})
+	d, err := deps.Load(ctx, local.Config(deps.Config{
+		Table: *table, DynamoEndpoint: *ddb, KeyFile: filepath.Join(*state, "credential.key"),
+	}, url, creds))
 	if err != nil {
 		return err
 	}
@@ -114,11 +114,16 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	tasks := local.TaskHandlers(d)
-	srv, err := local.NewServer(a, fns, tasks, creds)
+	sockets, err := local.SocketFunctions(d)
 	if err != nil {
 		return err
 	}
+	tasks := local.TaskHandlers(d)
+	srv, err := local.NewServer(a, fns, sockets, tasks, creds)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
 	go schedule(ctx, tasks["maintenance"], 5*time.Minute) // template.yaml's EventBridge schedule
 	tok, err := a.Mint("dev", "admin", 12*time.Hour)
 	if err != nil {
@@ -134,7 +139,7 @@ func serve(args []string) error {
 		}
 		fmt.Printf("\nRuntime env \"local\" (%s) is the local Kubernetes control plane, credential attached.\n", id)
 	}
-	fmt.Printf("\nenvhub is serving at %s\n\nA token for user \"dev\" (admin), valid 12h:\n\n  export TOKEN=%s\n\nTry:\n  curl -s -H \"Authorization: Bearer $TOKEN\" %s/v1/runtime_envs\n\nOther users: make token SUB=alice (add ROLE=admin for an admin). Ctrl-C stops everything.\n\n", url, tok, url)
+	fmt.Printf("\nenvhub is serving at %s\n\nA token for user \"dev\" (admin), valid 12h:\n\n  export TOKEN=%s\n\nTry:\n  curl -s -H \"Authorization: Bearer $TOKEN\" %s/v1/runtime_envs\n\nLive logs (WebSocket API): ws%s/%s?token=$TOKEN (README: \"Live logs\")\n\nOther users: make token SUB=alice (add ROLE=admin for an admin). Ctrl-C stops everything.\n\n", url, tok, url, strings.TrimPrefix(url, "http"), local.Stage)
 	<-ctx.Done()
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

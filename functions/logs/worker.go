@@ -1,0 +1,415 @@
+package logs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/envhub/envhub/shared/auth"
+	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/errs"
+	"github.com/envhub/envhub/shared/model"
+	"github.com/envhub/envhub/shared/render"
+	"github.com/envhub/envhub/shared/socket"
+	"github.com/envhub/envhub/shared/store"
+)
+
+// Job asks a worker to stream a subscription as its generation Gen.
+type Job struct {
+	Connection   string `json:"connection"`
+	Subscription string `json:"subscription"`
+	Gen          int64  `json:"gen"`
+}
+
+// workerKey marks a worker's invocation payload: {"logs_worker": Job}.
+const workerKey = "logs_worker"
+
+// Worker timing. A Lambda runs at most 15 minutes: a worker hands over
+// HandOver before its deadline (or after Lifetime where there is none,
+// locally); tests shorten both.
+var (
+	Lifetime   = 14 * time.Minute
+	HandOver   = 45 * time.Second
+	Checkpoint = time.Second     // how often sent cursors are saved (and the subscription checked)
+	PodsEvery  = 2 * time.Second // how often a service's pods are listed again
+)
+
+// MaxPods bounds the pods one subscription follows.
+const MaxPods = 20
+
+// work streams one subscription to its connection until the connection or
+// the subscription ends, or its time is up: then it sends what it has
+// read, saves each pod's cursor past the last line sent, and starts its
+// successor at those cursors, so no line is lost or sent twice.
+func (h *Handler) work(ctx context.Context, j Job) error {
+	sub, err := h.Conns.Subscription(ctx, j.Connection, j.Subscription)
+	if errors.Is(err, errs.ErrNotFound) {
+		return nil // unsubscribed or disconnected meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	if sub.Gen != j.Gen {
+		return nil // another worker owns it
+	}
+	conn, err := h.Conns.Connection(ctx, j.Connection)
+	if errors.Is(err, errs.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// Rights are checked again by every worker: access lost ends the stream.
+	src, err := h.open(ctx, auth.Identity{Subject: conn.Subject, Admin: conn.Admin}, *sub)
+	if err != nil {
+		h.end(ctx, sub, errorMessage(ctx, sub.ID, err))
+		return nil
+	}
+	end := time.Now().Add(Lifetime)
+	if d, ok := ctx.Deadline(); ok {
+		end = d.Add(-HandOver)
+	}
+	w := &worker{h: h, sub: sub, src: src, buf: newBuffer(), cursors: map[string]cluster.Cursor{}, readers: map[string]bool{}}
+	for pod, c := range sub.Cursors {
+		if cur, err := cluster.ParseCursor("cursor", c); err == nil {
+			w.cursors[pod] = cur
+		}
+	}
+	return w.run(ctx, end, conn.Expires)
+}
+
+// source is what a subscription reads: its environment's namespace on its
+// cluster, one pod or a service's pods.
+type source struct {
+	env *model.Environment
+	c   *cluster.Cluster
+}
+
+// open checks the caller may read the subscription's environment and that
+// its pod (with the container) or service is there.
+func (h *Handler) open(ctx context.Context, caller auth.Identity, sub store.Subscription) (source, error) {
+	if sub.Pod != "" {
+		if err := checkPod(sub.Pod); err != nil {
+			return source{}, err
+		}
+	}
+	e, c, err := h.source(ctx, caller, sub.Project, sub.Env)
+	if err != nil {
+		return source{}, err
+	}
+	if sub.Pod != "" {
+		_, err = Target{Env: e, Cluster: c, Pod: sub.Pod, Container: sub.Container}.container(ctx)
+		return source{e, c}, err
+	}
+	for _, s := range e.Services {
+		if s.Name == sub.Service {
+			return source{e, c}, nil
+		}
+	}
+	return source{}, errs.NotFound("service of environment "+e.Key, sub.Service)
+}
+
+type worker struct {
+	h       *Handler
+	sub     *store.Subscription
+	src     source
+	buf     *buffer
+	cursors map[string]cluster.Cursor // per pod, past the last line sent (or dropped)
+	saved   int                       // changes since the last checkpoint
+	mu      sync.Mutex
+	readers map[string]bool // pods being read
+	wg      sync.WaitGroup
+}
+
+func (w *worker) run(ctx context.Context, end, expires time.Time) error {
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	if _, err := w.pods(readCtx, true); err != nil {
+		w.h.end(ctx, w.sub, errorMessage(ctx, w.sub.ID, err))
+		return nil
+	}
+	save := time.NewTicker(Checkpoint)
+	defer save.Stop()
+	relist := time.NewTicker(PodsEvery)
+	defer relist.Stop()
+	timeUp := time.NewTimer(time.Until(end))
+	defer timeUp.Stop()
+	expired := time.NewTimer(time.Until(expires))
+	defer expired.Stop()
+	for {
+		select {
+		case <-w.buf.wake:
+			// One message per turn, so checkpoints and the hand-over keep
+			// their time under a steady stream.
+			if err := w.flush(ctx, 1); err != nil {
+				return w.stop(ctx, stopReading, err)
+			}
+			if !w.buf.empty() {
+				w.buf.signal()
+			}
+		case <-save.C:
+			if err := w.checkpoint(ctx, w.sub.Gen); err != nil {
+				return w.stop(ctx, stopReading, err)
+			}
+		case <-relist.C:
+			gone, err := w.pods(readCtx, false)
+			if err != nil && ctx.Err() == nil {
+				slog.WarnContext(ctx, "log stream pods", "subscription", w.sub.ID, "err", err)
+			}
+			if gone && w.idle() {
+				stopReading()
+				w.wg.Wait()
+				if err := w.flush(ctx, -1); err != nil {
+					return w.stop(ctx, stopReading, err)
+				}
+				w.h.end(ctx, w.sub, message{Type: "end", ID: w.sub.ID, Pod: w.sub.Pod, Message: "the pod is gone"})
+				return nil
+			}
+		case <-expired.C:
+			stopReading()
+			w.wg.Wait()
+			_ = w.flush(ctx, -1)
+			w.push(ctx, message{Type: "error", ID: w.sub.ID, Status: 401, Message: "the token has expired: connect again with a new one"})
+			_ = w.h.Connections.Delete(ctx, w.sub.Connection)
+			return w.h.Conns.DeleteConnection(ctx, w.sub.Connection)
+		case <-timeUp.C:
+			return w.handOver(ctx, stopReading)
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// stop ends the worker on err: a gone connection is cleaned up; a
+// subscription ended or handed over just stops.
+func (w *worker) stop(ctx context.Context, stopReading func(), err error) error {
+	stopReading()
+	w.wg.Wait()
+	switch {
+	case errors.Is(err, socket.ErrGone):
+		return w.h.Conns.DeleteConnection(ctx, w.sub.Connection)
+	case errors.Is(err, store.ErrSuperseded):
+		return nil
+	}
+	return err
+}
+
+// handOver stops reading, sends everything read, saves the cursors as the
+// next generation's and starts it.
+func (w *worker) handOver(ctx context.Context, stopReading func()) error {
+	stopReading()
+	w.wg.Wait()
+	if err := w.flush(ctx, -1); err != nil {
+		return w.stop(ctx, stopReading, err)
+	}
+	next := w.sub.Gen + 1
+	if err := w.checkpoint(ctx, next); err != nil {
+		return w.stop(ctx, stopReading, err)
+	}
+	job := Job{Connection: w.sub.Connection, Subscription: w.sub.ID, Gen: next}
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = w.h.startWorker(ctx, job); err == nil {
+			return nil
+		}
+		time.Sleep(time.Duration(try+1) * 200 * time.Millisecond)
+	}
+	slog.ErrorContext(ctx, "log stream hand-over", "subscription", w.sub.ID, "err", err)
+	w.sub.Gen = next
+	w.h.end(ctx, w.sub, message{Type: "error", ID: w.sub.ID, Status: 503, Message: "the log stream was interrupted: subscribe again with since set to the last cursor received"})
+	return nil
+}
+
+// end tells the client why a subscription ends, and deletes it.
+func (h *Handler) end(ctx context.Context, sub *store.Subscription, m message) {
+	(&worker{h: h, sub: sub}).push(ctx, m)
+	if err := h.Conns.Unsubscribe(ctx, sub.Connection, sub.ID); err != nil && !errors.Is(err, errs.ErrNotFound) {
+		slog.ErrorContext(ctx, "end log stream", "subscription", sub.ID, "err", err)
+	}
+}
+
+// push sends one message, best effort.
+func (w *worker) push(ctx context.Context, m message) {
+	b, _ := json.Marshal(m)
+	if err := w.h.Connections.Post(ctx, w.sub.Connection, b); err != nil && !errors.Is(err, socket.ErrGone) {
+		slog.WarnContext(ctx, "push", "subscription", w.sub.ID, "err", err)
+	}
+}
+
+// flush sends what the buffer holds (up to max messages; -1: all), each
+// within the API's limit, and moves the cursors past it.
+func (w *worker) flush(ctx context.Context, max int) error {
+	for ; max != 0 && !w.buf.empty(); max-- {
+		b := w.buf.take(socket.MaxMessage - 16<<10)
+		m := message{Type: "lines", ID: w.sub.ID, Dropped: b.dropped, Lines: make([]sentLine, len(b.lines))}
+		for i, p := range b.lines {
+			m.Lines[i] = sentLine{Pod: p.pod, Cursor: p.line.Cursor.String(), Text: p.line.Text}
+		}
+		data, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		if err := w.post(ctx, data); err != nil {
+			return err
+		}
+		for pod, c := range b.skipped {
+			w.advance(pod, c)
+		}
+		for _, p := range b.lines {
+			w.advance(p.pod, p.line.Cursor)
+		}
+	}
+	return nil
+}
+
+// post sends one message, retrying the management API's passing trouble.
+func (w *worker) post(ctx context.Context, data []byte) error {
+	var err error
+	for try := 0; try < 3; try++ {
+		if err = w.h.Connections.Post(ctx, w.sub.Connection, data); err == nil || errors.Is(err, socket.ErrGone) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
+	}
+	return fmt.Errorf("push to the connection: %w", err)
+}
+
+func (w *worker) advance(pod string, c cluster.Cursor) {
+	if cur, ok := w.cursors[pod]; !ok || after(c, cur) {
+		w.cursors[pod] = c
+		w.saved++
+	}
+}
+
+// checkpoint saves the cursors as generation next's (also how a worker
+// learns its subscription ended: the save fails).
+func (w *worker) checkpoint(ctx context.Context, next int64) error {
+	if w.saved == 0 && next == w.sub.Gen {
+		// Nothing new: only check the subscription still is ours.
+		sub, err := w.h.Conns.Subscription(ctx, w.sub.Connection, w.sub.ID)
+		if errors.Is(err, errs.ErrNotFound) || err == nil && sub.Gen != w.sub.Gen {
+			return store.ErrSuperseded
+		}
+		return err
+	}
+	out := make(map[string]string, len(w.cursors))
+	for pod, c := range w.cursors {
+		out[pod] = c.String()
+	}
+	if err := w.h.Conns.Checkpoint(ctx, w.sub.Connection, w.sub.ID, w.sub.Gen, next, out); err != nil {
+		return err
+	}
+	w.saved = 0
+	return nil
+}
+
+// pods starts a reader for each pod to follow that has none: the
+// subscription's pod, or the service's pods as they come (a restart or a
+// scale makes new ones). gone: the subscription's pod is no more.
+func (w *worker) pods(ctx context.Context, first bool) (gone bool, err error) {
+	var pods []corev1.Pod
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ns, core := w.src.env.Namespace, w.src.c.Typed.CoreV1()
+	if w.sub.Pod != "" {
+		p, err := core.Pods(ns).Get(lctx, w.sub.Pod, metav1.GetOptions{})
+		if err != nil {
+			if err = cluster.Err(err); errors.Is(err, errs.ErrNotFound) {
+				return true, nil // its reader, if any, ends; then run ends
+			}
+			return false, err
+		}
+		pods = []corev1.Pod{*p}
+	} else {
+		l, err := core.Pods(ns).List(lctx, metav1.ListOptions{LabelSelector: render.Selector(w.src.env.Key, w.sub.Service)})
+		if err != nil {
+			return false, cluster.Err(err)
+		}
+		pods = l.Items
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, p := range pods {
+		if w.readers[p.Name] || len(w.readers) >= MaxPods || p.Status.Phase == corev1.PodPending && len(p.Status.ContainerStatuses) == 0 {
+			continue
+		}
+		container := w.sub.Container
+		if container == "" && len(p.Spec.Containers) > 0 {
+			container = p.Spec.Containers[0].Name
+		}
+		if !hasContainer(&p, container) {
+			continue
+		}
+		s := cluster.LogStream{Pod: p.Name, Container: container, Follow: true, Back: MaxTails}
+		switch cur, ok := w.cursors[p.Name]; {
+		case ok:
+			s.From = cur
+		case first && w.sub.Tails >= 0:
+			s.Tail = int64(w.sub.Tails)
+		default: // a pod new since the subscription (or a successor's): from its start
+			from := w.sub.Since
+			if born := p.CreationTimestamp.Time; born.After(from) {
+				from = born
+			}
+			s.From = cluster.Cursor{Time: from.Add(-time.Second).Truncate(time.Second)}
+		}
+		w.readers[p.Name] = true
+		w.wg.Add(1)
+		go w.read(ctx, s)
+	}
+	return false, nil
+}
+
+// idle tells that no pod is being read.
+func (w *worker) idle() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.readers) == 0
+}
+
+// read follows one pod's container into the buffer; when its log ends (the
+// container stopped) it reads on from where it was while the pod lives.
+func (w *worker) read(ctx context.Context, s cluster.LogStream) {
+	defer w.wg.Done()
+	defer func() {
+		w.mu.Lock()
+		delete(w.readers, s.Pod)
+		w.mu.Unlock()
+	}()
+	ns := w.src.env.Namespace
+	for ctx.Err() == nil {
+		start := time.Now()
+		cur, err := w.src.c.ReadLogs(ctx, ns, s, func(l cluster.Line) bool {
+			w.buf.add(s.Pod, l)
+			return true
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		if cur.IsZero() { // nothing read: on from when this read began, not the tail again
+			cur = cluster.Cursor{Time: start.Add(-time.Second).Truncate(time.Second)}
+		}
+		s.From = cur
+		if errors.Is(err, errs.ErrNotFound) {
+			return
+		}
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return
+		}
+		gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, gerr := w.src.c.Typed.CoreV1().Pods(ns).Get(gctx, s.Pod, metav1.GetOptions{})
+		cancel()
+		if errors.Is(cluster.Err(gerr), errs.ErrNotFound) {
+			return
+		}
+	}
+}

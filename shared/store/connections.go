@@ -1,0 +1,199 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/envhub/envhub/shared/errs"
+)
+
+// Connection is a WebSocket client: who it authenticated as at $connect,
+// and until when its token (and so the connection) is good. Its
+// subscriptions are items in the same partition; all expire by TTL.
+type Connection struct {
+	ID      string    `dynamodbav:"id"`
+	Subject string    `dynamodbav:"sub"`
+	Admin   bool      `dynamodbav:"admin"`
+	Expires time.Time `dynamodbav:"-"`
+	Subs    int       `dynamodbav:"subs"`
+}
+
+// Subscription is one log stream a connection asked for, and where it is:
+// each pod's cursor past the last line sent. Gen names the worker that
+// owns the stream; a hand-over moves it on, so two workers never send it.
+type Subscription struct {
+	Connection string            `dynamodbav:"conn"`
+	ID         string            `dynamodbav:"id"`
+	Project    string            `dynamodbav:"project"`
+	Env        string            `dynamodbav:"env"`
+	Pod        string            `dynamodbav:"pod,omitempty"`
+	Service    string            `dynamodbav:"service,omitempty"`
+	Container  string            `dynamodbav:"container,omitempty"`
+	Tails      int               `dynamodbav:"tails"`
+	Since      time.Time         `dynamodbav:"since"`
+	Cursors    map[string]string `dynamodbav:"cursors"`
+	Gen        int64             `dynamodbav:"gen"`
+}
+
+// MaxSubscriptions bounds one connection's subscriptions (each is a worker).
+const MaxSubscriptions = 5
+
+func connKey(id, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: "conn#" + id},
+		attrSK: &types.AttributeValueMemberS{Value: sk},
+	}
+}
+
+func subSK(id string) string { return "sub#" + id }
+
+// PutConnection records a new connection.
+func (s *Store) PutConnection(ctx context.Context, c Connection) error {
+	it, err := attributevalue.MarshalMap(c)
+	if err != nil {
+		return err
+	}
+	for k, v := range connKey(c.ID, skRecord) {
+		it[k] = v
+	}
+	it["expires_at"] = num(c.Expires.Unix())
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: it,
+		ConditionExpression: aws.String("attribute_not_exists(PK)")})
+	if isConditionFailed(err) {
+		return errs.Conflict("connection %s is already open", c.ID)
+	}
+	return err
+}
+
+// Connection reads a live connection (NotFound once gone or expired).
+func (s *Store) Connection(ctx context.Context, id string) (*Connection, error) {
+	var c Connection
+	exp, err := s.connItem(ctx, id, skRecord, &c)
+	if err != nil {
+		return nil, err
+	}
+	c.Expires = exp
+	return &c, nil
+}
+
+// Subscription reads one subscription of a live connection.
+func (s *Store) Subscription(ctx context.Context, conn, id string) (*Subscription, error) {
+	var sub Subscription
+	if _, err := s.connItem(ctx, conn, subSK(id), &sub); err != nil {
+		return nil, err
+	}
+	return &sub, nil
+}
+
+func (s *Store) connItem(ctx context.Context, conn, sk string, out any) (time.Time, error) {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: connKey(conn, sk), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read connection %s: %w", conn, err)
+	}
+	exp := expiry(res.Item)
+	if res.Item == nil || !exp.After(s.now()) { // TTL deletes late: expired is gone
+		return time.Time{}, errs.NotFound("connection", conn)
+	}
+	return exp, attributevalue.UnmarshalMap(res.Item, out)
+}
+
+func expiry(it map[string]types.AttributeValue) time.Time {
+	n, ok := it["expires_at"].(*types.AttributeValueMemberN)
+	if !ok {
+		return time.Time{}
+	}
+	sec, _ := strconv.ParseInt(n.Value, 10, 64)
+	return time.Unix(sec, 0)
+}
+
+// Subscribe records sub on its connection, which must be live and hold
+// fewer than MaxSubscriptions; an id already in use is a conflict.
+func (s *Store) Subscribe(ctx context.Context, sub Subscription, expires time.Time) error {
+	it, err := attributevalue.MarshalMap(sub)
+	if err != nil {
+		return err
+	}
+	for k, v := range connKey(sub.Connection, subSK(sub.ID)) {
+		it[k] = v
+	}
+	it["expires_at"] = num(expires.Unix())
+	t := &txn{}
+	t.add(types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: connKey(sub.Connection, skRecord),
+		UpdateExpression:          aws.String("SET subs = subs + :one"),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND subs < :max AND expires_at > :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":max": num(MaxSubscriptions), ":now": num(s.now().Unix())},
+	}}, errs.Conflict("connection %s is gone or has %d subscriptions already (unsubscribe one first)", sub.Connection, MaxSubscriptions))
+	t.add(types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it,
+		ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		errs.Conflict("subscription %s already exists on this connection", sub.ID))
+	return s.commit(ctx, t)
+}
+
+// Unsubscribe deletes a subscription (its worker stops at its next
+// checkpoint); NotFound if there is none.
+func (s *Store) Unsubscribe(ctx context.Context, conn, id string) error {
+	t := &txn{}
+	t.add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: connKey(conn, subSK(id)),
+		ConditionExpression: aws.String("attribute_exists(PK)")}}, errs.NotFound("subscription", id))
+	t.add(types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: connKey(conn, skRecord),
+		UpdateExpression:          aws.String("SET subs = subs - :one"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
+	}}, errs.NotFound("connection", conn))
+	return s.commit(ctx, t)
+}
+
+// ErrSuperseded is a checkpoint of a worker that no longer owns its
+// subscription: it was unsubscribed, its connection closed, or another
+// worker took over.
+var ErrSuperseded = errors.New("the subscription was ended or handed over")
+
+// Checkpoint records the cursors a worker of generation gen has sent up
+// to, handing the subscription to generation next (next == gen: it keeps
+// it). It fails with ErrSuperseded if gen no longer owns it.
+func (s *Store) Checkpoint(ctx context.Context, conn, id string, gen, next int64, cursors map[string]string) error {
+	cv, err := attributevalue.Marshal(cursors)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: connKey(conn, subSK(id)),
+		UpdateExpression:          aws.String("SET cursors = :c, gen = :next"),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND gen = :gen"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": cv, ":next": num(next), ":gen": num(gen)},
+	})
+	if isConditionFailed(err) {
+		return ErrSuperseded
+	}
+	return err
+}
+
+// DeleteConnection deletes a connection and its subscriptions (their
+// workers stop at their next checkpoint).
+func (s *Store) DeleteConnection(ctx context.Context, id string) error {
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: &s.table,
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "conn#" + id}},
+		ProjectionExpression:      aws.String("SK"), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return fmt.Errorf("read connection %s: %w", id, err)
+	}
+	for _, it := range res.Items { // at most MaxSubscriptions + 1 items
+		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: connKey(id, str(it, attrSK))}); err != nil {
+			return fmt.Errorf("delete connection %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func isConditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
