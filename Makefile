@@ -28,7 +28,7 @@ token: ## make token SUB=alice [ROLE=admin]: a JWT for the local server
 maintain: ## run the scheduled maintenance now against make run's server (ends stuck operations)
 	@$(GO) run ./infra/local/cmd/envhub-local maintain -addr "127.0.0.1:$${PORT:-8080}" -state "$${ENVHUB_HOME:-$${XDG_CACHE_HOME:-$$HOME/.cache}/envhub}/state"
 
-build: build-RuntimeEnvFunction build-CredentialFunction build-LabelFunction build-ServiceFunction build-EnvironmentFunction build-EnvcfgFunction build-WorkloadFunction build-LogsFunction build-EnvflowFunction build-MaintenanceFunction ## every Lambda, into .aws-sam-like dirs
+build: build-RuntimeEnvFunction build-CredentialFunction build-LabelFunction build-ServiceFunction build-EnvironmentFunction build-EnvcfgFunction build-WorkloadFunction build-LogsFunction build-LogsStreamFunction build-EnvflowFunction build-MaintenanceFunction ## every Lambda, into .aws-sam-like dirs
 
 # SAM (BuildMethod: makefile) calls these with ARTIFACTS_DIR set.
 ARTIFACTS_DIR ?= $(CURDIR)/.build/$@
@@ -50,6 +50,9 @@ build-WorkloadFunction:
 
 build-LogsFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/logs/lambda
+
+build-LogsStreamFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/logs/url
 build-EnvflowFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/envflow/lambda
 build-MaintenanceFunction:

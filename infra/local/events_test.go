@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/envhub/envhub/infra/local"
 	"github.com/envhub/envhub/infra/local/localtest"
+	"github.com/envhub/envhub/infra/samtemplate"
 	"github.com/envhub/envhub/shared/routes"
 )
 
@@ -152,4 +156,58 @@ func normalize(t *testing.T, data []byte) []byte {
 	delete(rc, "timeEpoch")
 	out, _ := json.Marshal(m)
 	return out
+}
+
+// Sample messages of the WebSocket API, one per route, as the local server
+// (acting as API Gateway) builds its events: events/logs/ws-<route>.json.
+var socketSamples = map[string]string{
+	"$connect":    "",
+	"$disconnect": "",
+	"subscribe":   `{"action":"subscribe","projectKey":"demo","envName":"dev","service":"web","container":"web","tails":100}`,
+	"unsubscribe": `{"action":"unsubscribe","id":"a1b2c3"}`,
+	"$default":    `{"action":"follow"}`,
+}
+
+func TestSampleSocketEvents(t *testing.T) {
+	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	for _, rt := range routes.Sockets {
+		t.Run(rt.Key, func(t *testing.T) {
+			body, ok := socketSamples[rt.Key]
+			if !ok {
+				t.Fatalf("no sample message for %s", rt.Key)
+			}
+			var r *http.Request
+			kind := map[string]string{"$connect": "CONNECT", "$disconnect": "DISCONNECT"}[rt.Key]
+			if kind == "" {
+				kind = "MESSAGE"
+			}
+			if rt.Key == "$connect" {
+				r = httptest.NewRequest("GET", "https://abc123.execute-api.us-east-1.amazonaws.com/ws?token=<jwt>", nil)
+				r.Header.Set("Sec-WebSocket-Version", "13")
+				r.Header.Set("Upgrade", "websocket")
+			}
+			ev := local.SocketEvent(rt.Key, kind, "L0SM9cOFvHcCIhw=", at, "203.0.113.7", r, body)
+			ev.RequestContext.RequestID, ev.RequestContext.ExtendedRequestID = "sample", "sample"
+			ev.RequestContext.DomainName = "abc123.execute-api.us-east-1.amazonaws.com"
+			ev.RequestContext.RequestTime, ev.RequestContext.RequestTimeEpoch = at.Format("02/Jan/2006:15:04:05 -0700"), at.UnixMilli()
+			built, err := json.MarshalIndent(ev, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := strings.NewReplacer("$", "").Replace(rt.Key)
+			path := filepath.Join(filepath.Dir(samtemplate.Path()), "events", rt.Function, "ws-"+name+".json")
+			if *update {
+				if err := os.WriteFile(path, append(built, '\n'), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./infra/local -run TestSampleSocketEvents -update)", err)
+			}
+			if !bytes.Equal(bytes.TrimSpace(got), built) {
+				t.Fatalf("%s is out of date: run go test ./infra/local -run TestSampleSocketEvents -update", path)
+			}
+		})
+	}
 }

@@ -3,6 +3,7 @@ package local_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -48,6 +49,24 @@ func TestRouteTableMatchesTemplate(t *testing.T) {
 	if !slices.Equal(fromTemplate, fromTable) {
 		t.Fatalf("template.yaml routes differ from the route table:\ntemplate: %q\ntable:    %q", fromTemplate, fromTable)
 	}
+	sockets, err := tpl.SocketRoutes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var socketTemplate, socketTable []string
+	for _, r := range sockets {
+		socketTemplate = append(socketTemplate, fmt.Sprintf("%s %s two-way=%v", r.Target, r.Key, r.TwoWay))
+	}
+	for _, r := range routes.Sockets {
+		// Every WebSocket route goes to its function's one integration.
+		target := "integrations/${" + strings.TrimSuffix(routes.LogicalIDs[r.Function], "Function") + "SocketIntegration}"
+		socketTable = append(socketTable, fmt.Sprintf("%s %s two-way=%v", target, r.Key, r.TwoWay))
+	}
+	slices.Sort(socketTemplate)
+	slices.Sort(socketTable)
+	if !slices.Equal(socketTemplate, socketTable) {
+		t.Fatalf("template.yaml WebSocket routes differ from the route table:\ntemplate: %q\ntable:    %q", socketTemplate, socketTable)
+	}
 	makefile, err := os.ReadFile(filepath.Join(filepath.Dir(samtemplate.Path()), "Makefile"))
 	if err != nil {
 		t.Fatal(err)
@@ -61,9 +80,25 @@ func TestRouteTableMatchesTemplate(t *testing.T) {
 			t.Errorf("Makefile has no build-%s target building ./functions/%s/lambda", id, fn)
 		}
 	}
+	for fn, id := range routes.URLFunctions {
+		target := regexp.MustCompile(`(?m)^build-` + id + `:\n\t.*\./functions/` + fn + `/url\b`)
+		if !target.Match(makefile) {
+			t.Errorf("Makefile has no build-%s target building ./functions/%s/url", id, fn)
+		}
+		var props struct {
+			FunctionURLConfig struct {
+				InvokeMode string `yaml:"InvokeMode"`
+			} `yaml:"FunctionUrlConfig"`
+		}
+		res := tpl.Resources[id]
+		if err := res.Properties.Decode(&props); err != nil || props.FunctionURLConfig.InvokeMode != "RESPONSE_STREAM" {
+			t.Errorf("%s has no Function URL in RESPONSE_STREAM mode (%v)", id, err)
+		}
+	}
 	for id, r := range tpl.Resources {
 		if r.Type == "AWS::Serverless::Function" && !slices.Contains(slices.Collect(maps.Values(routes.LogicalIDs)), id) &&
-			!slices.Contains(slices.Collect(maps.Values(routes.TaskFunctions)), id) {
+			!slices.Contains(slices.Collect(maps.Values(routes.TaskFunctions)), id) &&
+			!slices.Contains(slices.Collect(maps.Values(routes.URLFunctions)), id) {
 			t.Errorf("template.yaml function %s is not in the route table", id)
 		}
 	}
@@ -134,8 +169,12 @@ func TestFunctionsGetTheirEnvironment(t *testing.T) {
 		"environment": {"KMS_KEY_ID", "ENV_CREATE_STATE_MACHINE_ARN", "ENV_UPDATE_STATE_MACHINE_ARN", "ENV_DELETE_STATE_MACHINE_ARN"},
 		"envflow":     {"KMS_KEY_ID"},
 		"maintenance": {"ENV_CREATE_STATE_MACHINE_ARN", "ENV_UPDATE_STATE_MACHINE_ARN", "ENV_DELETE_STATE_MACHINE_ARN"},
+		"logs":        {"KMS_KEY_ID", "JWT_ISSUER", "JWT_AUDIENCE", "WEBSOCKET_ENDPOINT"},
+		"logs-url":    {"KMS_KEY_ID", "JWT_ISSUER", "JWT_AUDIENCE"},
 	}
-	for fn, id := range merge(routes.LogicalIDs, routes.TaskFunctions) {
+	fns := merge(routes.LogicalIDs, routes.TaskFunctions)
+	fns["logs-url"] = routes.URLFunctions["logs"]
+	for fn, id := range fns {
 		vars, err := tpl.Environment(id)
 		if err != nil {
 			t.Fatal(err)

@@ -71,7 +71,12 @@ func (s *Sockets) route(key string) routes.SocketRoute {
 	return s.route("$default")
 }
 
-// event builds the event API Gateway sends for routeKey.
+// SocketEvent builds the event API Gateway sends a WebSocket route
+// (eventType CONNECT, MESSAGE or DISCONNECT); r is $connect's handshake.
+func SocketEvent(routeKey, eventType, id string, connectedAt time.Time, sourceIP string, r *http.Request, body string) events.APIGatewayWebsocketProxyRequest {
+	return event(routeKey, eventType, id, &conn{connected: connectedAt, sourceIP: sourceIP}, r, body)
+}
+
 func event(routeKey, eventType, id string, c *conn, r *http.Request, body string) events.APIGatewayWebsocketProxyRequest {
 	now := time.Now().UTC()
 	rid := make([]byte, 8)

@@ -111,6 +111,47 @@ func (t *Template) Routes() ([]Route, error) {
 	return out, nil
 }
 
+// SocketRoute is one route of a WebSocket API (AWS::ApiGatewayV2::Route).
+type SocketRoute struct {
+	LogicalID string
+	Key       string // RouteKey
+	TwoWay    bool   // it has a RouteResponse: the integration's answer goes to the client
+	Target    string // the integration, as written (!Sub "integrations/${...}")
+}
+
+// SocketRoutes lists the WebSocket routes of the template.
+func (t *Template) SocketRoutes() ([]SocketRoute, error) {
+	answered := map[string]bool{}
+	for id, r := range t.Resources {
+		if r.Type != "AWS::ApiGatewayV2::RouteResponse" {
+			continue
+		}
+		var p struct {
+			RouteID yaml.Node `yaml:"RouteId"`
+		}
+		if err := r.Properties.Decode(&p); err != nil {
+			return nil, fmt.Errorf("%s: %w", id, err)
+		}
+		answered[p.RouteID.Value] = true // !Ref <route>
+	}
+	var out []SocketRoute
+	for id, r := range t.Resources {
+		if r.Type != "AWS::ApiGatewayV2::Route" {
+			continue
+		}
+		var p struct {
+			RouteKey string    `yaml:"RouteKey"`
+			Target   yaml.Node `yaml:"Target"`
+			Select   string    `yaml:"RouteResponseSelectionExpression"`
+		}
+		if err := r.Properties.Decode(&p); err != nil {
+			return nil, fmt.Errorf("%s: %w", id, err)
+		}
+		out = append(out, SocketRoute{id, p.RouteKey, answered[id] && p.Select != "", p.Target.Value})
+	}
+	return out, nil
+}
+
 // Table returns the CreateTableInput of the template's one DynamoDB table, named name.
 func (t *Template) Table(name string) (*dynamodb.CreateTableInput, error) {
 	for id, r := range t.Resources {

@@ -161,6 +161,10 @@ var LogicalIDs = map[string]string{
 	"logs":        "LogsFunction",
 }
 
+// URLFunctions are functions behind a Function URL in RESPONSE_STREAM mode
+// (built from functions/<area>/url), serving their area's routes streamed.
+var URLFunctions = map[string]string{"logs": "LogsStreamFunction"}
+
 // TaskFunctions are functions without routes: state machine tasks.
 var TaskFunctions = map[string]string{
 	"envflow":     "EnvflowFunction",
