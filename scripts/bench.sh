@@ -18,7 +18,7 @@ benches=(
   "./functions/environment BenchmarkAdd10Services"
   "./functions/workload BenchmarkImageUpdate"
   "./functions/workload BenchmarkListEvents"
-  "./functions/logs BenchmarkSSEFollow"
+  "./functions/logs BenchmarkLogsFollow"
 )
 for b in "${benches[@]}"; do
   read -r pkg name <<<"$b"

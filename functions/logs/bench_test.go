@@ -3,7 +3,9 @@ package logs_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -11,17 +13,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+	"github.com/envhub/envhub/infra/local"
 	lt "github.com/envhub/envhub/infra/local/localtest"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
 )
 
-// BenchmarkSSEFollow times lines through the SSE route end to end (the
-// local server streaming, as a Function URL does) against a direct
-// client-go follow of the same pod's log, alternating rounds: lines per
+// BenchmarkLogsFollow times lines end to end through the SSE route (the
+// local server streaming, as a Function URL does) and through the
+// WebSocket API (a subscription's worker pushing to @connections) against
+// a direct client-go follow of the same pod's log, rotating which goes first: lines per
 // second from the first line written to the last one read, and each
 // line's latency from its timestamp (when it was written) to its arrival.
-func BenchmarkSSEFollow(b *testing.B) {
+func BenchmarkLogsFollow(b *testing.B) {
 	f := setup(b, "lb")
 	pod := f.pod(b, "lb")
 	tok := f.e.Token(b, lt.Alice)
@@ -115,33 +120,78 @@ func BenchmarkSSEFollow(b *testing.B) {
 		at, _, ok := strings.Cut(l, " ")
 		return at, ok
 	}
-	var apiRates, directRates []float64
-	var apiLat, directLat []time.Duration
-	for r := 0; r < 4; r++ {
-		if r%2 == 0 { // each side goes first in turn
-			rate, lat := round(viaSSE, sseLine)
-			apiRates, apiLat = append(apiRates, rate), append(apiLat, lat...)
-			rate, lat = round(directly, rawLine)
-			directRates, directLat = append(directRates, rate), append(directLat, lat...)
-		} else {
-			rate, lat := round(directly, rawLine)
-			directRates, directLat = append(directRates, rate), append(directLat, lat...)
-			rate, lat = round(viaSSE, sseLine)
-			apiRates, apiLat = append(apiRates, rate), append(apiLat, lat...)
+	// The WebSocket API: a subscription to the pod, its worker pushing
+	// through @connections; each line read as "<its time> <text>".
+	viaWS := func(ctx context.Context) *bufio.Reader {
+		ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(f.e.URL, "http")+"/"+local.Stage,
+			&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ws.SetReadLimit(1 << 20)
+		sub, _ := json.Marshal(map[string]any{"action": "subscribe", "projectKey": project, "envName": "lb", "pod": pod, "container": "web", "tails": 0})
+		if err := ws.Write(ctx, websocket.MessageText, sub); err != nil {
+			b.Fatal(err)
+		}
+		pr, pw := io.Pipe()
+		go func() {
+			defer ws.CloseNow()
+			out := bufio.NewWriterSize(pw, 64<<10)
+			for {
+				_, data, err := ws.Read(ctx)
+				if err != nil {
+					pw.CloseWithError(err)
+					return
+				}
+				var m wsMsg
+				_ = json.Unmarshal(data, &m)
+				if m.Dropped > 0 {
+					b.Errorf("%d lines dropped", m.Dropped)
+				}
+				for _, l := range m.Lines {
+					at, _, _ := strings.Cut(l.Cursor, "/")
+					out.WriteString(at + " " + l.Text + "\n")
+				}
+				if out.Flush() != nil {
+					return
+				}
+			}
+		}()
+		return bufio.NewReaderSize(pr, 64<<10)
+	}
+	sides := []struct {
+		name  string
+		open  func(context.Context) *bufio.Reader
+		parse func(string) (string, bool)
+	}{
+		{"SSE route (local server, streamed)", viaSSE, sseLine},
+		{"WebSocket API (worker, @connections)", viaWS, rawLine},
+		{"client-go follow, directly", directly, rawLine},
+	}
+	rates := make([][]float64, len(sides))
+	lats := make([][]time.Duration, len(sides))
+	const rounds = 3
+	for r := 0; r < rounds; r++ {
+		for i := range sides { // each side goes first in turn
+			k := (i + r) % len(sides)
+			rate, lat := round(sides[k].open, sides[k].parse)
+			rates[k], lats[k] = append(rates[k], rate), append(lats[k], lat...)
 		}
 	}
-	slices.Sort(apiRates)
-	slices.Sort(directRates)
-	slices.Sort(apiLat)
-	slices.Sort(directLat)
-	ar, dr := apiRates[len(apiRates)/2], directRates[len(directRates)/2]
 	pct := func(d []time.Duration, p int) time.Duration { return d[len(d)*p/100].Round(time.Microsecond) }
-	fmt.Printf("\nLive log lines, %d a round, one container (kwok serving its log file), median of %d rounds\n", n, len(apiRates))
-	fmt.Printf("  SSE route (local server, streamed):  %8.0f lines/s, latency p50 %v p99 %v\n", ar, pct(apiLat, 50), pct(apiLat, 99))
-	fmt.Printf("  client-go follow, directly:          %8.0f lines/s, latency p50 %v p99 %v\n", dr, pct(directLat, 50), pct(directLat, 99))
-	fmt.Printf("  ratio SSE/direct lines/s: %.2fx (target >= 0.8)\n\n", ar/dr)
-	b.ReportMetric(ar, "sse-lines/s")
-	b.ReportMetric(dr, "direct-lines/s")
+	fmt.Printf("\nLive log lines, %d a round, one container (kwok serving its log file), median of %d rounds\n", n, rounds)
+	med := make([]float64, len(sides))
+	for k, s := range sides {
+		slices.Sort(rates[k])
+		slices.Sort(lats[k])
+		med[k] = rates[k][len(rates[k])/2]
+		fmt.Printf("  %-38s %8.0f lines/s, latency p50 %v p99 %v\n", s.name+":", med[k], pct(lats[k], 50), pct(lats[k], 99))
+	}
+	direct := med[len(sides)-1]
+	fmt.Printf("  ratio SSE/direct lines/s: %.2fx, WebSocket/direct: %.2fx (targets >= 0.8)\n\n", med[0]/direct, med[1]/direct)
+	b.ReportMetric(med[0], "sse-lines/s")
+	b.ReportMetric(med[1], "ws-lines/s")
+	b.ReportMetric(direct, "direct-lines/s")
 }
 
 // writeLines appends n lines marked mark to the log file, in batches of

@@ -43,6 +43,10 @@ type Cluster struct {
 
 	uidOnce sync.Mutex
 	uid     string
+
+	followOnce   sync.Once // logs.go's follower
+	followClient kubernetes.Interface
+	followErr    error
 }
 
 // RESTConfig builds the client config for endpoint from a credential's
