@@ -158,8 +158,14 @@ func (h *Handler) subscribe(ctx context.Context, connID string, body []byte) (an
 		return nil, err
 	}
 	caller := auth.Identity{Subject: conn.Subject, Admin: conn.Admin}
+	sub.Subject = caller.Subject
 	if _, err := h.open(ctx, caller, sub); err != nil {
 		return nil, err
+	}
+	if n, err := h.Conns.UserSubscriptions(ctx, caller.Subject); err != nil {
+		return nil, err
+	} else if n >= store.MaxUserSubscriptions {
+		return nil, errs.Conflict("you have %d live log subscriptions, the most one user may have: unsubscribe one first", n)
 	}
 	if !from.IsZero() {
 		sub.Cursors = map[string]string{sub.Pod: from.String()}

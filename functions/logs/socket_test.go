@@ -240,4 +240,21 @@ func TestSocketRefusals(t *testing.T) {
 			t.Fatalf("subscription %d: %+v", i+1, m)
 		}
 	}
+	// And a user at most twenty, over all their connections.
+	for i := 5; i < 21; i++ {
+		if i%5 == 0 {
+			c = dial(t, f.e, lt.Alice)
+		}
+		c.send(subscribe("w2", "service", "web", "tails", 0))
+		m := c.next("-", 10*time.Second)
+		if i < 20 && m.Type != "subscribed" || i == 20 && (m.Type != "error" || m.Status != 409 || !strings.Contains(m.Message, "20")) {
+			t.Fatalf("subscription %d of alice: %+v", i+1, m)
+		}
+	}
+	// Another user is not bound by alice's.
+	c = dial(t, f.e, lt.Bob)
+	c.send(subscribe("w2", "service", "web", "tails", 0))
+	if m := c.next("-", 10*time.Second); m.Type != "subscribed" {
+		t.Fatalf("bob: %+v", m)
+	}
 }

@@ -32,6 +32,7 @@ type Connection struct {
 type Subscription struct {
 	Connection string            `dynamodbav:"conn"`
 	ID         string            `dynamodbav:"id"`
+	Subject    string            `dynamodbav:"subject"`
 	Project    string            `dynamodbav:"project"`
 	Env        string            `dynamodbav:"env"`
 	Pod        string            `dynamodbav:"pod,omitempty"`
@@ -43,8 +44,16 @@ type Subscription struct {
 	Gen        int64             `dynamodbav:"gen"`
 }
 
-// MaxSubscriptions bounds one connection's subscriptions (each is a worker).
-const MaxSubscriptions = 5
+// MaxSubscriptions bounds one connection's subscriptions, and
+// MaxUserSubscriptions one user's over all connections: each is a worker
+// (a Lambda execution while it lives).
+const (
+	MaxSubscriptions     = 5
+	MaxUserSubscriptions = 20
+)
+
+// subscriberPK lists a user's subscriptions in the owner index.
+func subscriberPK(subject string) string { return "wsub|o|" + subject }
 
 func connKey(id, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
@@ -125,6 +134,8 @@ func (s *Store) Subscribe(ctx context.Context, sub Subscription, expires time.Ti
 		it[k] = v
 	}
 	it["expires_at"] = num(expires.Unix())
+	it[idxOwner+"PK"] = &types.AttributeValueMemberS{Value: subscriberPK(sub.Subject)}
+	it[attrGSK] = &types.AttributeValueMemberS{Value: s.now().Format(time.RFC3339Nano) + "#" + sub.Connection + "#" + sub.ID}
 	t := &txn{}
 	t.add(types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: connKey(sub.Connection, skRecord),
 		UpdateExpression:          aws.String("SET subs = subs + :one"),
@@ -135,6 +146,20 @@ func (s *Store) Subscribe(ctx context.Context, sub Subscription, expires time.Ti
 		ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 		errs.Conflict("subscription %s already exists on this connection", sub.ID))
 	return s.commit(ctx, t)
+}
+
+// UserSubscriptions counts a user's live subscriptions (the index is
+// eventually consistent: a burst may pass the bound by a few).
+func (s *Store) UserSubscriptions(ctx context.Context, subject string) (int, error) {
+	res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(idxOwner + "-index"),
+		KeyConditionExpression: aws.String(idxOwner + "PK = :pk"), FilterExpression: aws.String("expires_at > :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: subscriberPK(subject)}, ":now": num(s.now().Unix())},
+		Select: types.SelectCount, Limit: aws.Int32(MaxUserSubscriptions * 4)})
+	if err != nil {
+		return 0, fmt.Errorf("count subscriptions: %w", err)
+	}
+	return int(res.Count), nil
 }
 
 // Unsubscribe deletes a subscription (its worker stops at its next
