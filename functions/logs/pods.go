@@ -1,0 +1,118 @@
+package logs
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/envhub/envhub/shared/cluster"
+	"github.com/envhub/envhub/shared/errs"
+	"github.com/envhub/envhub/shared/render"
+)
+
+// pods starts a reader for each pod to follow that has none: the
+// subscription's pod, or the service's pods as they come (a restart or a
+// scale makes new ones). gone: the subscription's pod is no more.
+func (w *worker) pods(ctx context.Context, first bool) (gone bool, err error) {
+	var pods []corev1.Pod
+	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	ns, core := w.src.env.Namespace, w.src.c.Typed.CoreV1()
+	if w.sub.Pod != "" {
+		p, err := core.Pods(ns).Get(lctx, w.sub.Pod, metav1.GetOptions{})
+		if err != nil {
+			if err = cluster.Err(err); errors.Is(err, errs.ErrNotFound) {
+				return true, nil // its reader, if any, ends; then run ends
+			}
+			return false, err
+		}
+		pods = []corev1.Pod{*p}
+	} else {
+		l, err := core.Pods(ns).List(lctx, metav1.ListOptions{LabelSelector: render.Selector(w.src.env.Key, w.sub.Service)})
+		if err != nil {
+			return false, cluster.Err(err)
+		}
+		pods = l.Items
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, p := range pods {
+		if w.readers[p.Name] || len(w.readers) >= MaxPods || p.Status.Phase == corev1.PodPending && len(p.Status.ContainerStatuses) == 0 {
+			continue
+		}
+		container := w.sub.Container
+		if container == "" && len(p.Spec.Containers) > 0 {
+			container = p.Spec.Containers[0].Name
+		}
+		if !hasContainer(&p, container) {
+			continue
+		}
+		s := cluster.LogStream{Pod: p.Name, Container: container, Follow: true, Back: MaxTails}
+		switch cur, ok := w.cursors[p.Name]; {
+		case ok:
+			s.From = cur
+		case first && w.sub.Tails >= 0:
+			s.Tail = int64(w.sub.Tails)
+		default: // a pod new since the subscription (or a successor's): from its start
+			from := w.sub.Since
+			if born := p.CreationTimestamp.Time; born.After(from) {
+				from = born
+			}
+			s.From = cluster.Cursor{Time: from.Add(-time.Second).Truncate(time.Second)}
+		}
+		w.readers[p.Name] = true
+		w.wg.Add(1)
+		go w.read(ctx, s)
+	}
+	return false, nil
+}
+
+// idle tells that no pod is being read.
+func (w *worker) idle() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.readers) == 0
+}
+
+// read follows one pod's container into the buffer; when its log ends (the
+// container stopped) it reads on from where it was while the pod lives.
+func (w *worker) read(ctx context.Context, s cluster.LogStream) {
+	defer w.wg.Done()
+	defer func() {
+		w.mu.Lock()
+		delete(w.readers, s.Pod)
+		w.mu.Unlock()
+	}()
+	ns := w.src.env.Namespace
+	for ctx.Err() == nil {
+		start := time.Now()
+		cur, err := w.src.c.ReadLogs(ctx, ns, s, func(l cluster.Line) bool {
+			w.buf.add(s.Pod, l)
+			return true
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		if cur.IsZero() { // nothing read: on from when this read began, not the tail again
+			cur = cluster.Cursor{Time: start.Add(-time.Second).Truncate(time.Second)}
+		}
+		s.From = cur
+		if errors.Is(err, errs.ErrNotFound) {
+			return
+		}
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return
+		}
+		gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, gerr := w.src.c.Typed.CoreV1().Pods(ns).Get(gctx, s.Pod, metav1.GetOptions{})
+		cancel()
+		if errors.Is(cluster.Err(gerr), errs.ErrNotFound) {
+			return
+		}
+	}
+}
