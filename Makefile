@@ -13,7 +13,7 @@ run: ## start DynamoDB Local and the local API; prints the URL and a token
 test: ## install DynamoDB Local and Go modules, then vet, test and fuzz briefly
 	@scripts/test.sh
 
-bench: ## benchmarks against DynamoDB Local (ratios vs direct SDK calls)
+bench: ## benchmarks on DynamoDB Local and the local cluster (ratios vs direct SDK and client-go calls in the same run)
 	@scripts/bench.sh
 
 cluster: ## only the local Kubernetes control plane, in the background

@@ -41,7 +41,7 @@ func TestFunctionDispatch(t *testing.T) {
 		status int    // the WebSocket route's status code
 		says   string // in the message going back to the client
 	}{
-		{"ws-connect.json", 401, "unauthenticated"},  // its token is "<jwt>"
+		{"ws-connect.json", 401, "Unauthorized"},     // its token is "<jwt>"
 		{"ws-default.json", 200, `"status":400`},     // action "follow"
 		{"ws-subscribe.json", 200, `"status":404`},   // no such connection
 		{"ws-unsubscribe.json", 200, `"status":404`}, // nor subscription

@@ -42,9 +42,8 @@ type Conns interface {
 	Connection(ctx context.Context, id string) (*store.Connection, error)
 	DeleteConnection(ctx context.Context, id string) error
 	Subscribe(ctx context.Context, sub store.Subscription, expires time.Time) error
-	UserSubscriptions(ctx context.Context, subject string) (int, error)
 	Subscription(ctx context.Context, conn, id string) (*store.Subscription, error)
-	Unsubscribe(ctx context.Context, conn, id string) error
+	Unsubscribe(ctx context.Context, subject, conn, id string) error
 	Checkpoint(ctx context.Context, conn, id string, gen, next int64, cursors map[string]string) error
 }
 

@@ -50,7 +50,10 @@ func (w *worker) pods(ctx context.Context, first bool) (gone bool, err error) {
 		if !hasContainer(&p, container) {
 			continue
 		}
-		s := cluster.LogStream{Pod: p.Name, Container: container, Follow: true, Back: MaxTails}
+		s := cluster.LogStream{Pod: p.Name, Container: container, Follow: true}
+		if w.first { // a client's since reads no more than a tail
+			s.Back = MaxTails
+		}
 		switch cur, ok := w.cursors[p.Name]; {
 		case ok:
 			s.From = cur

@@ -3,6 +3,7 @@ package logs
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/envhub/envhub/shared/api"
 	"github.com/envhub/envhub/shared/auth"
@@ -38,10 +40,13 @@ func (h *Handler) Socket(ctx context.Context, ev events.APIGatewayWebsocketProxy
 	)
 	switch rc.RouteKey {
 	case "$connect":
-		err = h.connect(ctx, rc.ConnectionID, ev)
-		if err != nil {
-			status, _ := api.Status(err)
-			return reply(status, message{Type: "error", Status: status, Message: err.Error()}), nil
+		if err = h.connect(ctx, rc.ConnectionID, ev); err != nil {
+			m := errorMessage(ctx, "", err)
+			if m.Status == http.StatusUnauthorized {
+				m.Message = "Unauthorized" // which check failed stays here
+				slog.InfoContext(ctx, "$connect refused", "err", err)
+			}
+			return reply(m.Status, m), nil
 		}
 		return events.APIGatewayProxyResponse{StatusCode: http.StatusOK}, nil
 	case "$disconnect":
@@ -162,19 +167,15 @@ func (h *Handler) subscribe(ctx context.Context, connID string, body []byte) (an
 	if _, err := h.open(ctx, caller, sub); err != nil {
 		return nil, err
 	}
-	if n, err := h.Conns.UserSubscriptions(ctx, caller.Subject); err != nil {
-		return nil, err
-	} else if n >= store.MaxUserSubscriptions {
-		return nil, errs.Conflict("you have %d live log subscriptions, the most one user may have: unsubscribe one first", n)
-	}
+
 	if !from.IsZero() {
 		sub.Cursors = map[string]string{sub.Pod: from.String()}
 	}
 	if err := h.Conns.Subscribe(ctx, sub, conn.Expires); err != nil {
 		return nil, err
 	}
-	if err := h.startWorker(ctx, Job{Connection: connID, Subscription: sub.ID, Gen: sub.Gen}); err != nil {
-		_ = h.Conns.Unsubscribe(ctx, connID, sub.ID)
+	if err := h.startWorker(ctx, Job{Connection: connID, Subscription: sub.ID, Gen: sub.Gen, First: true}); err != nil {
+		_ = h.Conns.Unsubscribe(ctx, sub.Subject, connID, sub.ID)
 		return nil, err
 	}
 	return message{Type: "subscribed", ID: sub.ID, Pod: sub.Pod, Service: sub.Service}, nil
@@ -185,13 +186,18 @@ func (h *Handler) subscribe(ctx context.Context, connID string, body []byte) (an
 func (m subscribeMsg) subscription(connID string) (store.Subscription, cluster.Cursor, error) {
 	var from cluster.Cursor
 	sub := store.Subscription{Connection: connID, ID: m.ID, Project: m.ProjectKey, Env: m.EnvName, Pod: m.Pod,
-		Service: m.Service, Container: m.Container, Tails: DefaultTails, Since: time.Now().UTC(), Gen: 1}
+		Service: m.Service, Container: m.Container, Tails: DefaultTails, Since: time.Now().UTC(), Gen: newGen()}
 	if sub.ID == "" {
 		b := make([]byte, 6)
 		_, _ = rand.Read(b)
 		sub.ID = hex.EncodeToString(b)
 	} else if !subID.MatchString(sub.ID) {
 		return sub, from, errs.Invalid("id", "%q must be 1 to 64 letters, digits, - or _", m.ID)
+	}
+	if m.Container != "" {
+		if msgs := validation.IsDNS1123Label(m.Container); len(msgs) > 0 {
+			return sub, from, errs.Invalid("container", "%q is not a container name: %s", m.Container, strings.Join(msgs, "; "))
+		}
 	}
 	if (m.Pod == "") == (m.Service == "") {
 		return sub, from, errs.Invalid("pod", "give exactly one of pod and service")
@@ -216,6 +222,14 @@ func (m subscribeMsg) subscription(connID string) (store.Subscription, cluster.C
 	return sub, from, nil
 }
 
+// newGen names a worker generation: random, so a subscription made again
+// under the same id is not the one an old worker owned.
+func newGen() int64 {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return int64(binary.BigEndian.Uint64(b) >> 1)
+}
+
 func (h *Handler) unsubscribe(ctx context.Context, connID string, body []byte) (any, error) {
 	var m struct {
 		Action string `json:"action"`
@@ -227,7 +241,11 @@ func (h *Handler) unsubscribe(ctx context.Context, connID string, body []byte) (
 	if !subID.MatchString(m.ID) {
 		return nil, errs.Invalid("id", "must name a subscription of this connection")
 	}
-	if err := h.Conns.Unsubscribe(ctx, connID, m.ID); err != nil {
+	conn, err := h.Conns.Connection(ctx, connID)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.Conns.Unsubscribe(ctx, conn.Subject, connID, m.ID); err != nil {
 		return nil, err
 	}
 	return message{Type: "unsubscribed", ID: m.ID}, nil

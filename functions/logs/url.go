@@ -18,7 +18,16 @@ func (f *Function) URL() http.Handler {
 			api.WriteError(w, r, errs.ErrUnavailable)
 			return
 		}
-		claims, _, err := f.h.Verifier.Verify(r.Context(), auth.Bearer(r.Header.Get("Authorization")))
+		// A browser's EventSource sets no header: it may send ?token= instead.
+		tok := auth.Bearer(r.Header.Get("Authorization"))
+		if q := r.URL.Query(); q.Has("token") {
+			if tok == "" {
+				tok = q.Get("token")
+			}
+			q.Del("token")
+			r.URL.RawQuery = q.Encode()
+		}
+		claims, _, err := f.h.Verifier.Verify(r.Context(), tok)
 		if err != nil {
 			// As API Gateway answers a refused token, before any route.
 			w.Header().Set("Content-Type", "application/json")

@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -22,6 +23,10 @@ type Job struct {
 	Connection   string `json:"connection"`
 	Subscription string `json:"subscription"`
 	Gen          int64  `json:"gen"`
+	// First marks the subscription's first worker: it starts with the
+	// tail; its successors start at their cursors, unbounded (they are
+	// envhub's own, not a client's).
+	First bool `json:"first,omitempty"`
 }
 
 // workerKey marks a worker's invocation payload: {"logs_worker": Job}.
@@ -35,6 +40,11 @@ var (
 	HandOver   = 45 * time.Second
 	Checkpoint = time.Second     // how often sent cursors are saved (and the subscription checked)
 	PodsEvery  = 2 * time.Second // how often a service's pods are listed again
+	// Recheck is how often a worker checks again that its caller may still
+	// read the environment, and sends a keep-alive if it sent nothing since
+	// (API Gateway drops connections idle for 10 minutes; a gone one
+	// answers 410, which ends the stream).
+	Recheck = time.Minute
 )
 
 // MaxPods bounds the pods one subscription follows.
@@ -52,9 +62,16 @@ func (h *Handler) work(ctx context.Context, j Job) error {
 	if err != nil {
 		return err
 	}
-	if sub.Gen != j.Gen {
-		return nil // another worker owns it
+	// Claim it: of two workers started for one generation (an asynchronous
+	// invocation may be delivered twice), one goes on.
+	gen := newGen()
+	if err := h.Conns.Checkpoint(ctx, j.Connection, j.Subscription, j.Gen, gen, sub.Cursors); err != nil {
+		if errors.Is(err, store.ErrSuperseded) {
+			return nil // another worker owns it, or it ended
+		}
+		return err
 	}
+	sub.Gen = gen
 	conn, err := h.Conns.Connection(ctx, j.Connection)
 	if errors.Is(err, errs.ErrNotFound) {
 		return nil
@@ -72,13 +89,14 @@ func (h *Handler) work(ctx context.Context, j Job) error {
 	if d, ok := ctx.Deadline(); ok {
 		end = d.Add(-HandOver)
 	}
-	w := &worker{h: h, sub: sub, src: src, buf: newBuffer(), cursors: map[string]cluster.Cursor{}, readers: map[string]bool{}}
+	w := &worker{h: h, sub: sub, src: src, caller: auth.Identity{Subject: conn.Subject, Admin: conn.Admin}, buf: newBuffer(),
+		cursors: map[string]cluster.Cursor{}, readers: map[string]bool{}, lastPost: time.Now()}
 	for pod, c := range sub.Cursors {
 		if cur, err := cluster.ParseCursor("cursor", c); err == nil {
 			w.cursors[pod] = cur
 		}
 	}
-	return w.run(ctx, end, conn.Expires)
+	return w.run(ctx, end, conn.Expires, j.First)
 }
 
 // source is what a subscription reads: its environment's namespace on its
@@ -113,21 +131,25 @@ func (h *Handler) open(ctx context.Context, caller auth.Identity, sub store.Subs
 }
 
 type worker struct {
-	h       *Handler
-	sub     *store.Subscription
-	src     source
-	buf     *buffer
-	cursors map[string]cluster.Cursor // per pod, past the last line sent (or dropped)
-	saved   int                       // changes since the last checkpoint
-	mu      sync.Mutex
-	readers map[string]bool // pods being read
-	wg      sync.WaitGroup
+	h        *Handler
+	sub      *store.Subscription
+	src      source
+	caller   auth.Identity
+	first    bool // the subscription's first worker
+	lastPost time.Time
+	buf      *buffer
+	cursors  map[string]cluster.Cursor // per pod, past the last line sent (or dropped)
+	saved    int                       // changes since the last checkpoint
+	mu       sync.Mutex
+	readers  map[string]bool // pods being read
+	wg       sync.WaitGroup
 }
 
-func (w *worker) run(ctx context.Context, end, expires time.Time) error {
+func (w *worker) run(ctx context.Context, end, expires time.Time, first bool) error {
 	readCtx, stopReading := context.WithCancel(ctx)
 	defer stopReading()
-	if _, err := w.pods(readCtx, true); err != nil {
+	w.first = first
+	if _, err := w.pods(readCtx, first); err != nil {
 		w.h.end(ctx, w.sub, errorMessage(ctx, w.sub.ID, err))
 		return nil
 	}
@@ -135,6 +157,8 @@ func (w *worker) run(ctx context.Context, end, expires time.Time) error {
 	defer save.Stop()
 	relist := time.NewTicker(PodsEvery)
 	defer relist.Stop()
+	recheck := time.NewTicker(Recheck)
+	defer recheck.Stop()
 	timeUp := time.NewTimer(time.Until(end))
 	defer timeUp.Stop()
 	expired := time.NewTimer(time.Until(expires))
@@ -168,6 +192,19 @@ func (w *worker) run(ctx context.Context, end, expires time.Time) error {
 				w.h.end(ctx, w.sub, message{Type: "end", ID: w.sub.ID, Pod: w.sub.Pod, Message: "the pod is gone"})
 				return nil
 			}
+		case <-recheck.C:
+			if _, _, err := w.h.source(ctx, w.caller, w.sub.Project, w.sub.Env); err != nil && !errors.Is(err, errs.ErrUnavailable) && ctx.Err() == nil {
+				stopReading()
+				w.wg.Wait()
+				w.h.end(ctx, w.sub, errorMessage(ctx, w.sub.ID, err))
+				return nil
+			}
+			if time.Since(w.lastPost) >= Recheck {
+				if err := w.post(ctx, encode(message{Type: "keep-alive", ID: w.sub.ID})); err != nil {
+					return w.stop(ctx, stopReading, err)
+				}
+				w.lastPost = time.Now()
+			}
 		case <-expired.C:
 			stopReading()
 			w.wg.Wait()
@@ -194,7 +231,12 @@ func (w *worker) stop(ctx context.Context, stopReading func(), err error) error 
 	case errors.Is(err, store.ErrSuperseded):
 		return nil
 	}
-	return err
+	// Anything else ends the stream, and says so: a retry of this
+	// invocation would find its generation gone and do nothing.
+	slog.ErrorContext(ctx, "log stream", "subscription", w.sub.ID, "err", err)
+	w.h.end(ctx, w.sub, message{Type: "error", ID: w.sub.ID, Status: 503,
+		Message: "the log stream failed: subscribe again with since set to the last cursor received"})
+	return nil
 }
 
 // handOver stops reading, sends everything read, saves the cursors as the
@@ -205,7 +247,7 @@ func (w *worker) handOver(ctx context.Context, stopReading func()) error {
 	if err := w.flush(ctx, -1); err != nil {
 		return w.stop(ctx, stopReading, err)
 	}
-	next := w.sub.Gen + 1
+	next := newGen()
 	if err := w.checkpoint(ctx, next); err != nil {
 		return w.stop(ctx, stopReading, err)
 	}
@@ -226,15 +268,14 @@ func (w *worker) handOver(ctx context.Context, stopReading func()) error {
 // end tells the client why a subscription ends, and deletes it.
 func (h *Handler) end(ctx context.Context, sub *store.Subscription, m message) {
 	(&worker{h: h, sub: sub}).push(ctx, m)
-	if err := h.Conns.Unsubscribe(ctx, sub.Connection, sub.ID); err != nil && !errors.Is(err, errs.ErrNotFound) {
+	if err := h.Conns.Unsubscribe(ctx, sub.Subject, sub.Connection, sub.ID); err != nil && !errors.Is(err, errs.ErrNotFound) {
 		slog.ErrorContext(ctx, "end log stream", "subscription", sub.ID, "err", err)
 	}
 }
 
 // push sends one message, best effort.
 func (w *worker) push(ctx context.Context, m message) {
-	b, _ := json.Marshal(m)
-	if err := w.h.Connections.Post(ctx, w.sub.Connection, b); err != nil && !errors.Is(err, socket.ErrGone) {
+	if err := w.h.Connections.Post(ctx, w.sub.Connection, encode(m)); err != nil && !errors.Is(err, socket.ErrGone) {
 		slog.WarnContext(ctx, "push", "subscription", w.sub.ID, "err", err)
 	}
 }
@@ -243,16 +284,8 @@ func (w *worker) push(ctx context.Context, m message) {
 // within the API's limit, and moves the cursors past it.
 func (w *worker) flush(ctx context.Context, max int) error {
 	for ; max != 0 && !w.buf.empty(); max-- {
-		b := w.buf.take(socket.MaxMessage - 16<<10)
-		m := message{Type: "lines", ID: w.sub.ID, Dropped: b.dropped, Lines: make([]sentLine, len(b.lines))}
-		for i, p := range b.lines {
-			m.Lines[i] = sentLine{Pod: p.pod, Cursor: p.line.Cursor.String(), Text: p.line.Text}
-		}
-		data, err := json.Marshal(m)
-		if err != nil {
-			return err
-		}
-		if err := w.post(ctx, data); err != nil {
+		b := w.buf.take(socket.MaxMessage / 2)
+		if err := w.send(ctx, b.lines, b.dropped); err != nil {
 			return err
 		}
 		for pod, c := range b.skipped {
@@ -261,8 +294,37 @@ func (w *worker) flush(ctx context.Context, max int) error {
 		for _, p := range b.lines {
 			w.advance(p.pod, p.line.Cursor)
 		}
+		w.lastPost = time.Now()
 	}
 	return nil
+}
+
+// send posts lines as one message, or in halves while it is over the API's
+// limit (JSON escapes a control character in six bytes: a line's length
+// says little of its message's).
+func (w *worker) send(ctx context.Context, lines []pending, dropped int) error {
+	m := message{Type: "lines", ID: w.sub.ID, Dropped: dropped, Lines: make([]sentLine, len(lines))}
+	for i, p := range lines {
+		m.Lines[i] = sentLine{Pod: p.pod, Cursor: p.line.Cursor.String(), Text: p.line.Text}
+	}
+	data := encode(m)
+	if len(data) > socket.MaxMessage && len(lines) > 1 {
+		half := len(lines) / 2
+		if err := w.send(ctx, lines[:half], dropped); err != nil {
+			return err
+		}
+		return w.send(ctx, lines[half:], 0)
+	}
+	return w.post(ctx, data)
+}
+
+// encode is a message as JSON, HTML characters unescaped (they cost six bytes each).
+func encode(m message) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(m)
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // post sends one message, retrying the management API's passing trouble.

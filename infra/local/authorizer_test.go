@@ -27,7 +27,7 @@ func TestAuthorizer(t *testing.T) {
 	}{
 		"good": {"Bearer " + good, true}, "expired": {"Bearer " + expired, false}, "other key": {"Bearer " + foreign, false},
 		"wrong audience": {"Bearer " + wrongAud, false}, "alg none": {"Bearer " + none, false},
-		"no bearer": {good, false}, "empty": {"", false},
+		"no Bearer prefix (the HTTP API takes it too)": {good, true}, "basic": {"Basic " + good, false}, "empty": {"", false},
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.Header.Set("Authorization", c.header)

@@ -50,6 +50,7 @@ type conn struct {
 	ws        *websocket.Conn
 	connected time.Time
 	sourceIP  string
+	domain    string
 }
 
 // NewSockets serves the WebSocket routes with fns (by function name).
@@ -74,7 +75,11 @@ func (s *Sockets) route(key string) routes.SocketRoute {
 // SocketEvent builds the event API Gateway sends a WebSocket route
 // (eventType CONNECT, MESSAGE or DISCONNECT); r is $connect's handshake.
 func SocketEvent(routeKey, eventType, id string, connectedAt time.Time, sourceIP string, r *http.Request, body string) events.APIGatewayWebsocketProxyRequest {
-	return event(routeKey, eventType, id, &conn{connected: connectedAt, sourceIP: sourceIP}, r, body)
+	c := &conn{connected: connectedAt, sourceIP: sourceIP}
+	if r != nil {
+		c.domain = r.Host
+	}
+	return event(routeKey, eventType, id, c, r, body)
 }
 
 func event(routeKey, eventType, id string, c *conn, r *http.Request, body string) events.APIGatewayWebsocketProxyRequest {
@@ -85,10 +90,9 @@ func event(routeKey, eventType, id string, c *conn, r *http.Request, body string
 		RouteKey: routeKey, EventType: eventType, ConnectionID: id, Stage: Stage, APIID: "local", AccountID: "000000000000",
 		RequestID: base64.RawURLEncoding.EncodeToString(rid), ExtendedRequestID: base64.RawURLEncoding.EncodeToString(rid),
 		ConnectedAt: c.connected.UnixMilli(), RequestTime: now.Format("02/Jan/2006:15:04:05 -0700"), RequestTimeEpoch: now.UnixMilli(),
-		MessageDirection: "IN", Identity: events.APIGatewayRequestIdentity{SourceIP: c.sourceIP},
+		MessageDirection: "IN", Identity: events.APIGatewayRequestIdentity{SourceIP: c.sourceIP}, DomainName: c.domain,
 	}}
 	if r != nil { // $connect carries the handshake's headers and query
-		ev.RequestContext.DomainName = r.Host
 		ev.Headers, ev.MultiValueHeaders = map[string]string{}, map[string][]string{}
 		for k, v := range r.Header {
 			ev.Headers[k] = strings.Join(v, ",")
@@ -109,7 +113,7 @@ func (s *Sockets) connect(w http.ResponseWriter, r *http.Request) {
 	idb := make([]byte, 12)
 	_, _ = rand.Read(idb)
 	id := base64.StdEncoding.EncodeToString(idb) // as API Gateway's: may hold + and /
-	c := &conn{connected: time.Now(), sourceIP: host(r.RemoteAddr)}
+	c := &conn{connected: time.Now(), sourceIP: host(r.RemoteAddr), domain: r.Host}
 	rt := s.route("$connect")
 	resp, err := s.fns[rt.Function].Socket(r.Context(), event("$connect", "CONNECT", id, c, r, ""))
 	if err != nil || resp.StatusCode != http.StatusOK {

@@ -98,13 +98,13 @@ func Flatten(mc jwt.MapClaims) map[string]string {
 	return claims
 }
 
-// Bearer is the token of an Authorization header ("" if none).
+// Bearer is the token of an Authorization header: after "Bearer ", or the
+// whole header (the HTTP API's JWT authorizer takes both).
 func Bearer(header string) string {
-	raw, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok {
-		return ""
+	if raw, ok := strings.CutPrefix(header, "Bearer "); ok {
+		return strings.TrimSpace(raw)
 	}
-	return strings.TrimSpace(raw)
+	return strings.TrimSpace(header)
 }
 
 // StaticKey is a KeySource of one key (the local server's own).
@@ -113,18 +113,24 @@ type StaticKey struct{ Public any }
 // Key returns the key whatever the kid.
 func (s StaticKey) Key(context.Context, string) (any, error) { return s.Public, nil }
 
-// JWKS is a KeySource reading the issuer's JSON Web Key Set over HTTP,
-// cached; an unknown kid refetches it (a key rotation), at most every
-// MinRefresh.
+// JWKS is a KeySource reading the issuer's JSON Web Key Set over HTTP
+// (from URL, or where the issuer's OpenID configuration says), cached; an
+// unknown kid refetches it (a key rotation), at most every MinRefresh.
 type JWKS struct {
 	URL        string
+	Issuer     string // for discovery when URL is empty
 	HTTP       *http.Client
 	MinRefresh time.Duration // default 1 minute
 
 	mu      sync.Mutex
 	set     jose.JSONWebKeySet
-	fetched time.Time
+	fetched time.Time // last fetch tried (a failure too: not retried at once)
+	good    time.Time // last fetch that succeeded
 }
+
+// MaxKeyAge is how long a key set is trusted before it is read again (a
+// key the issuer withdrew stops being accepted by then).
+const MaxKeyAge = time.Hour
 
 var _ KeySource = (*JWKS)(nil)
 var _ KeySource = StaticKey{}
@@ -133,16 +139,18 @@ var _ KeySource = StaticKey{}
 func (j *JWKS) Key(ctx context.Context, kid string) (any, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if k := j.find(kid); k != nil {
-		return k, nil
-	}
 	wait := j.MinRefresh
 	if wait == 0 {
 		wait = time.Minute
 	}
-	if !j.fetched.IsZero() && time.Since(j.fetched) < wait {
+	mayFetch := j.fetched.IsZero() || time.Since(j.fetched) >= wait
+	if k := j.find(kid); k != nil && (time.Since(j.good) < MaxKeyAge || !mayFetch) {
+		return k, nil
+	}
+	if !mayFetch {
 		return nil, fmt.Errorf("no key %q in the issuer's key set", kid)
 	}
+	j.fetched = time.Now()
 	if err := j.fetch(ctx); err != nil {
 		return nil, err
 	}
@@ -150,6 +158,22 @@ func (j *JWKS) Key(ctx context.Context, kid string) (any, error) {
 		return k, nil
 	}
 	return nil, fmt.Errorf("no key %q in the issuer's key set", kid)
+}
+
+func (j *JWKS) get(ctx context.Context, url string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := j.HTTP.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return errors.New(resp.Status)
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(out)
 }
 
 func (j *JWKS) find(kid string) any {
@@ -164,26 +188,26 @@ func (j *JWKS) find(kid string) any {
 func (j *JWKS) fetch(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.URL, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := j.HTTP.Do(req)
-	if err != nil {
-		return fmt.Errorf("read the issuer's keys: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("read the issuer's keys: %s", resp.Status)
+	if j.URL == "" { // OpenID discovery: the issuer names its key set
+		var doc struct {
+			JWKSURI string `json:"jwks_uri"`
+		}
+		if err := j.get(ctx, strings.TrimSuffix(j.Issuer, "/")+"/.well-known/openid-configuration", &doc); err != nil {
+			return fmt.Errorf("discover the issuer's keys: %w", err)
+		}
+		if !strings.HasPrefix(doc.JWKSURI, "https://") {
+			return fmt.Errorf("discover the issuer's keys: jwks_uri %q is not https", doc.JWKSURI)
+		}
+		j.URL = doc.JWKSURI
 	}
 	var set jose.JSONWebKeySet
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&set); err != nil {
+	if err := j.get(ctx, j.URL, &set); err != nil {
 		return fmt.Errorf("read the issuer's keys: %w", err)
 	}
 	if len(set.Keys) == 0 {
 		return errors.New("read the issuer's keys: the set is empty")
 	}
-	j.set, j.fetched = set, time.Now()
+	j.set, j.good = set, time.Now()
 	return nil
 }
 

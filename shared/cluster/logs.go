@@ -33,12 +33,16 @@ func (c Cursor) String() string {
 	return c.Time.UTC().Format(time.RFC3339Nano) + "/" + strconv.Itoa(c.N)
 }
 
+// maxRank bounds a cursor's rank: a resume reads its second's lines up to
+// it again, so a forged rank must not read a whole log.
+const maxRank = 100000
+
 // ParseCursor reads a cursor token; field names it in errors.
 func ParseCursor(field, s string) (Cursor, error) {
 	at, n, ok := strings.Cut(s, "/")
 	t, err := time.Parse(time.RFC3339Nano, at)
 	count, nerr := strconv.Atoi(n)
-	if !ok || err != nil || nerr != nil || count < 1 {
+	if !ok || err != nil || nerr != nil || count < 1 || count > maxRank {
 		return Cursor{}, errs.Invalid(field, "%q is not a log cursor (<RFC3339 time>/<n>, as an event id)", s)
 	}
 	return Cursor{t, count}, nil

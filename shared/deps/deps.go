@@ -54,7 +54,7 @@ type Config struct {
 	Workflow         workflow.Runner
 	// Functions that verify tokens themselves (the WebSocket API's
 	// $connect, a Function URL): JWT_ISSUER, JWT_AUDIENCE (comma list) and
-	// the issuer's key set, JWKS_URL (default <issuer>/.well-known/jwks.json).
+	// the issuer's key set, JWKS_URL (default: its OpenID configuration's jwks_uri).
 	JWTIssuer   string
 	JWTAudience []string
 	JWKSURL     string
@@ -189,12 +189,8 @@ func Load(ctx context.Context, cfg Config) (*Deps, error) {
 	})
 	var verifier *auth.Verifier
 	if cfg.JWTIssuer != "" {
-		jwks := cfg.JWKSURL
-		if jwks == "" {
-			jwks = strings.TrimSuffix(cfg.JWTIssuer, "/") + "/.well-known/jwks.json"
-		}
 		verifier = &auth.Verifier{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
-			Keys: &auth.JWKS{URL: jwks, HTTP: policy.HTTPClient(10 * time.Second)}}
+			Keys: &auth.JWKS{URL: cfg.JWKSURL, Issuer: cfg.JWTIssuer, HTTP: policy.HTTPClient(10 * time.Second)}}
 	}
 	region := awsCfg.Region
 	if region == "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,9 +52,6 @@ const (
 	MaxSubscriptions     = 5
 	MaxUserSubscriptions = 20
 )
-
-// subscriberPK lists a user's subscriptions in the owner index.
-func subscriberPK(subject string) string { return "wsub|o|" + subject }
 
 func connKey(id, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
@@ -123,8 +121,21 @@ func expiry(it map[string]types.AttributeValue) time.Time {
 	return time.Unix(sec, 0)
 }
 
+// userKey is the item leasing a user's subscriptions: one entry per live
+// subscription ("<connection>/<id>" -> its expiry), so the per-user bound
+// holds exactly, and entries of connections that died without
+// $disconnect lapse with them.
+func userKey(subject string) map[string]types.AttributeValue {
+	return connKey("user#"+subject, skRecord) // connection ids hold no '#'
+}
+
+func leaseName(conn, id string) string { return conn + "/" + id }
+
+var errLeaseRace = errors.New("the user's subscriptions changed meanwhile")
+
 // Subscribe records sub on its connection, which must be live and hold
-// fewer than MaxSubscriptions; an id already in use is a conflict.
+// fewer than MaxSubscriptions, its user fewer than MaxUserSubscriptions
+// (each a conflict); an id already in use is a conflict too.
 func (s *Store) Subscribe(ctx context.Context, sub Subscription, expires time.Time) error {
 	it, err := attributevalue.MarshalMap(sub)
 	if err != nil {
@@ -134,37 +145,66 @@ func (s *Store) Subscribe(ctx context.Context, sub Subscription, expires time.Ti
 		it[k] = v
 	}
 	it["expires_at"] = num(expires.Unix())
-	it[idxOwner+"PK"] = &types.AttributeValueMemberS{Value: subscriberPK(sub.Subject)}
-	it[attrGSK] = &types.AttributeValueMemberS{Value: s.now().Format(time.RFC3339Nano) + "#" + sub.Connection + "#" + sub.ID}
-	t := &txn{}
-	t.add(types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: connKey(sub.Connection, skRecord),
-		UpdateExpression:          aws.String("SET subs = subs + :one"),
-		ConditionExpression:       aws.String("attribute_exists(PK) AND subs < :max AND expires_at > :now"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":max": num(MaxSubscriptions), ":now": num(s.now().Unix())},
-	}}, errs.Conflict("connection %s is gone or has %d subscriptions already (unsubscribe one first)", sub.Connection, MaxSubscriptions))
-	t.add(types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it,
-		ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		errs.Conflict("subscription %s already exists on this connection", sub.ID))
-	return s.commit(ctx, t)
-}
-
-// UserSubscriptions counts a user's live subscriptions (the index is
-// eventually consistent: a burst may pass the bound by a few).
-func (s *Store) UserSubscriptions(ctx context.Context, subject string) (int, error) {
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(idxOwner + "-index"),
-		KeyConditionExpression: aws.String(idxOwner + "PK = :pk"), FilterExpression: aws.String("expires_at > :now"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: subscriberPK(subject)}, ":now": num(s.now().Unix())},
-		Select: types.SelectCount, Limit: aws.Int32(MaxUserSubscriptions * 4)})
-	if err != nil {
-		return 0, fmt.Errorf("count subscriptions: %w", err)
+	for try := 0; ; try++ {
+		now := s.now().Unix()
+		res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: userKey(sub.Subject), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return fmt.Errorf("read subscriptions of %s: %w", sub.Subject, err)
+		}
+		var user struct {
+			Leases  map[string]int64 `dynamodbav:"leases"`
+			Version int64            `dynamodbav:"version"`
+		}
+		if err := attributevalue.UnmarshalMap(res.Item, &user); err != nil {
+			return err
+		}
+		live, until := map[string]int64{}, expires.Unix()
+		for k, exp := range user.Leases {
+			if exp > now {
+				live[k], until = exp, max(until, exp)
+			}
+		}
+		if len(live) >= MaxUserSubscriptions {
+			return errs.Conflict("you have %d live log subscriptions, the most one user may have: unsubscribe one first", len(live))
+		}
+		live[leaseName(sub.Connection, sub.ID)] = expires.Unix()
+		lv, err := attributevalue.Marshal(live)
+		if err != nil {
+			return err
+		}
+		uit := userKey(sub.Subject)
+		uit["leases"], uit["version"], uit["expires_at"] = lv, num(user.Version+1), num(until)
+		t := &txn{}
+		t.put(s.table, uit, user.Version, errLeaseRace)
+		t.add(types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: connKey(sub.Connection, skRecord),
+			UpdateExpression:          aws.String("SET subs = subs + :one"),
+			ConditionExpression:       aws.String("attribute_exists(PK) AND subs < :max AND expires_at > :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":max": num(MaxSubscriptions), ":now": num(now)},
+		}}, errs.Conflict("connection %s is gone or has %d subscriptions already (unsubscribe one first)", sub.Connection, MaxSubscriptions))
+		t.add(types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it,
+			ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+			errs.Conflict("subscription %s already exists on this connection", sub.ID))
+		if err = s.commit(ctx, t); !errors.Is(err, errLeaseRace) || try == 4 {
+			if errors.Is(err, errLeaseRace) {
+				return errs.Conflict("your subscriptions kept changing: try again")
+			}
+			return err
+		}
 	}
-	return int(res.Count), nil
 }
 
-// Unsubscribe deletes a subscription (its worker stops at its next
-// checkpoint); NotFound if there is none.
-func (s *Store) Unsubscribe(ctx context.Context, conn, id string) error {
+// release drops a subscription's lease from its user's item.
+func (s *Store) release(subject, conn, id string) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: userKey(subject),
+		UpdateExpression:         aws.String("REMOVE leases.#k"),
+		ConditionExpression:      aws.String("attribute_exists(PK)"),
+		ExpressionAttributeNames: map[string]string{"#k": leaseName(conn, id)},
+	}}
+}
+
+// Unsubscribe deletes a subscription of subject's (its worker stops at its
+// next checkpoint); NotFound if there is none.
+func (s *Store) Unsubscribe(ctx context.Context, subject, conn, id string) error {
 	t := &txn{}
 	t.add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: connKey(conn, subSK(id)),
 		ConditionExpression: aws.String("attribute_exists(PK)")}}, errs.NotFound("subscription", id))
@@ -173,6 +213,7 @@ func (s *Store) Unsubscribe(ctx context.Context, conn, id string) error {
 		ConditionExpression:       aws.String("attribute_exists(PK)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
 	}}, errs.NotFound("connection", conn))
+	t.add(s.release(subject, conn, id), nil)
 	return s.commit(ctx, t)
 }
 
@@ -206,12 +247,19 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) error {
 	res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: &s.table,
 		KeyConditionExpression:    aws.String("PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "conn#" + id}},
-		ProjectionExpression:      aws.String("SK"), ConsistentRead: aws.Bool(true)})
+		ProjectionExpression:      aws.String("SK, #sub"), ExpressionAttributeNames: map[string]string{"#sub": "subject"},
+		ConsistentRead:            aws.Bool(true)})
 	if err != nil {
 		return fmt.Errorf("read connection %s: %w", id, err)
 	}
 	for _, it := range res.Items { // at most MaxSubscriptions + 1 items
-		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: connKey(id, str(it, attrSK))}); err != nil {
+		sk := str(it, attrSK)
+		if sub, ok := strings.CutPrefix(sk, "sub#"); ok {
+			if _, err := s.db.UpdateItem(ctx, updateOf(s.release(str(it, "subject"), id, sub).Update)); err != nil && !isConditionFailed(err) {
+				return fmt.Errorf("release subscription %s: %w", sub, err)
+			}
+		}
+		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: connKey(id, sk)}); err != nil {
 			return fmt.Errorf("delete connection %s: %w", id, err)
 		}
 	}
@@ -221,4 +269,9 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) error {
 func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
+}
+
+func updateOf(u *types.Update) *dynamodb.UpdateItemInput {
+	return &dynamodb.UpdateItemInput{TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
+		ConditionExpression: u.ConditionExpression, ExpressionAttributeNames: u.ExpressionAttributeNames}
 }
