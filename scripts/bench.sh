@@ -19,6 +19,7 @@ benches=(
   "./functions/workload BenchmarkImageUpdate"
   "./functions/workload BenchmarkListEvents"
   "./functions/logs BenchmarkLogsFollow"
+  "./shared/render BenchmarkRender20Services"
 )
 for b in "${benches[@]}"; do
   read -r pkg name <<<"$b"

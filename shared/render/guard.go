@@ -21,7 +21,8 @@ const MaxDepth = 100
 //   - every range pipeline ends in envhubRange (lists and maps only, items counted),
 //   - every range body and template body starts with {{envhubStep N}}, N the
 //     size of that body, so loops and template calls are paid for up front,
-//   - every printing action ends in envhubPrint, which sizes what it prints.
+//   - every printing action that calls a function ends in envhubPrint,
+//     which sizes what it prints (plainValue: reading a value needs none).
 func guard(t *template.Template) error {
 	calls := map[string][]string{}
 	for _, tt := range t.Templates() {
@@ -54,7 +55,7 @@ func (g *guarder) list(l *parse.ListNode, depth int) error {
 		var err error
 		switch n := n.(type) {
 		case *parse.ActionNode:
-			if len(n.Pipe.Decl) == 0 {
+			if len(n.Pipe.Decl) == 0 && !plainValue(n.Pipe) {
 				g.appendCmd(n.Pipe, guardPrint)
 			}
 		case *parse.TemplateNode:
@@ -81,6 +82,22 @@ func (g *guarder) branch(b *parse.BranchNode, depth int) error {
 		return err
 	}
 	return g.list(b.ElseList, depth+1)
+}
+
+// plainValue tells a pipeline that only reads a value ({{ .a.b }},
+// {{ $v }}, {{ . }}, a constant): no function makes it, so it is no larger
+// than the values given or what budgeted functions made before, and it
+// needs no sizing (the output itself is bounded by MaxOutput; loops pay
+// for their bodies up front). Most actions are such: they print for free.
+func plainValue(pipe *parse.PipeNode) bool {
+	if len(pipe.Cmds) != 1 || len(pipe.Cmds[0].Args) != 1 {
+		return false
+	}
+	switch pipe.Cmds[0].Args[0].(type) {
+	case *parse.FieldNode, *parse.VariableNode, *parse.DotNode, *parse.StringNode, *parse.NumberNode, *parse.BoolNode:
+		return true
+	}
+	return false
 }
 
 // appendCmd makes pipe end in a call of fn: `x | fn`.

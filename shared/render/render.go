@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/template"
 
+	"k8s.io/utils/lru"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/envhub/envhub/shared/cluster"
@@ -48,10 +50,24 @@ func Selector(envKey, service string) string {
 const MaxTemplate = 256 << 10
 
 // Parse parses a service template and guards it (guard.go) with a fresh
-// budget (budget.go), which every execution of the result spends.
+// budget (budget.go), which every execution of the result spends. A warm
+// process renders the same templates again and again (every operation
+// renders the whole environment): a template parsed and guarded once is
+// kept (parse trees are read-only once guarded) and cloned with a fresh
+// budget bound to its functions.
 func Parse(service, text string) (*template.Template, error) {
 	if len(text) > MaxTemplate {
 		return nil, fmt.Errorf("%s: template of %d bytes is more than %d bytes", service, len(text), MaxTemplate)
+	}
+	key := parsedKey{service, text}
+	if len(text) <= maxCachedTemplate {
+		if t, ok := parsed.Get(key); ok {
+			c, err := t.(*template.Template).Clone()
+			if err != nil {
+				return nil, err
+			}
+			return c.Funcs(newBudget().funcs()), nil
+		}
 	}
 	t, err := template.New(service).Option("missingkey=error").Funcs(newBudget().funcs()).Parse(text)
 	if err != nil {
@@ -60,8 +76,25 @@ func Parse(service, text string) (*template.Template, error) {
 	if err := guard(t); err != nil {
 		return nil, fmt.Errorf("%s: %w", service, err)
 	}
+	if len(text) <= maxCachedTemplate {
+		c, err := t.Clone() // the cached copy's budget is never spent
+		if err == nil {
+			parsed.Add(key, c)
+		}
+	}
 	return t, nil
 }
+
+// Parsed templates kept: at most maxCached, each of at most
+// maxCachedTemplate bytes (a parse tree costs some tens of bytes per byte).
+const (
+	maxCached         = 64
+	maxCachedTemplate = 16 << 10
+)
+
+type parsedKey struct{ service, text string }
+
+var parsed = lru.New(maxCached)
 
 // limited is a buffer that refuses to grow past MaxOutput.
 type limited struct{ bytes.Buffer }

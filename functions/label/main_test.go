@@ -1,0 +1,10 @@
+package label_test
+
+import (
+	"testing"
+
+	"github.com/envhub/envhub/infra/local/localtest"
+)
+
+// TestMain starts what the tests need unless make test did (localtest.Main).
+func TestMain(m *testing.M) { localtest.Main(m) }
