@@ -12,13 +12,12 @@ var BufferLines = 2000
 
 // buffer holds lines read from a subscription's pods until they are sent.
 // It never grows past BufferLines: a client that reads too slowly loses
-// lines, and is told how many.
+// lines, and is told how many, where they were lost.
 type buffer struct {
-	mu      sync.Mutex
-	lines   []pending
-	dropped int
-	skipped map[string]cluster.Cursor // per pod, the last line dropped
-	wake    chan struct{}
+	mu    sync.Mutex
+	lines []pending
+	gaps  []gap // in order; at most one per run of lines
+	wake  chan struct{}
 }
 
 type pending struct {
@@ -26,18 +25,28 @@ type pending struct {
 	line cluster.Line
 }
 
+// gap is lines dropped after the first at lines of the buffer.
+type gap struct {
+	at      int
+	dropped int
+	skipped map[string]cluster.Cursor // per pod, the last line dropped
+}
+
 func newBuffer() *buffer {
-	return &buffer{skipped: map[string]cluster.Cursor{}, wake: make(chan struct{}, 1)}
+	return &buffer{wake: make(chan struct{}, 1)}
 }
 
 // add keeps a line (or drops it, if full) and wakes the sender.
 func (b *buffer) add(pod string, l cluster.Line) {
 	b.mu.Lock()
-	if len(b.lines) < BufferLines {
+	switch n := len(b.gaps); {
+	case len(b.lines) < BufferLines:
 		b.lines = append(b.lines, pending{pod, l})
-	} else {
-		b.dropped++
-		b.skipped[pod] = l.Cursor
+	case n > 0 && b.gaps[n-1].at == len(b.lines):
+		b.gaps[n-1].dropped++
+		b.gaps[n-1].skipped[pod] = l.Cursor
+	default:
+		b.gaps = append(b.gaps, gap{at: len(b.lines), dropped: 1, skipped: map[string]cluster.Cursor{pod: l.Cursor}})
 	}
 	b.mu.Unlock()
 	b.signal()
@@ -51,29 +60,41 @@ func (b *buffer) signal() {
 	}
 }
 
-// batch is what one message carries: lines, and the lines dropped before
-// them with the cursors past those.
+// batch is what one message carries: the lines dropped just before its
+// lines, with the cursors past those, and its lines.
 type batch struct {
-	lines   []pending
 	dropped int
 	skipped map[string]cluster.Cursor
+	lines   []pending
 }
 
-// take removes up to maxBytes of lines (at least one), with the drops so far.
+// take removes the next batch: a gap that comes first, then lines up to
+// maxBytes (at least one) and no further than the next gap.
 func (b *buffer) take(maxBytes int) batch {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	var out batch
+	if len(b.gaps) > 0 && b.gaps[0].at == 0 {
+		out.dropped, out.skipped = b.gaps[0].dropped, b.gaps[0].skipped
+		b.gaps = b.gaps[1:]
+	}
+	limit := len(b.lines)
+	if len(b.gaps) > 0 {
+		limit = b.gaps[0].at
+	}
 	n, size := 0, 0
-	for n < len(b.lines) {
+	for n < limit {
 		size += len(b.lines[n].line.Text) + len(b.lines[n].pod) + 96 // JSON and cursor
 		if n > 0 && size > maxBytes {
 			break
 		}
 		n++
 	}
-	out := batch{lines: append([]pending(nil), b.lines[:n]...), dropped: b.dropped, skipped: b.skipped}
+	out.lines = append([]pending(nil), b.lines[:n]...)
 	b.lines = append(b.lines[:0], b.lines[n:]...)
-	b.dropped, b.skipped = 0, map[string]cluster.Cursor{}
+	for i := range b.gaps {
+		b.gaps[i].at -= n
+	}
 	return out
 }
 
@@ -81,7 +102,7 @@ func (b *buffer) take(maxBytes int) batch {
 func (b *buffer) empty() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.lines) == 0 && b.dropped == 0
+	return len(b.lines) == 0 && len(b.gaps) == 0
 }
 
 // after tells whether cursor a is past b.

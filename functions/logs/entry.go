@@ -18,7 +18,7 @@ import (
 // WebSocket API's events, and its own asynchronous invocations (workers).
 type Function struct {
 	h    *Handler
-	mux  http.Handler
+	mux  *api.Router
 	http *httpadapter.HandlerAdapterV2
 }
 

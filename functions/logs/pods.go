@@ -15,7 +15,8 @@ import (
 
 // pods starts a reader for each pod to follow that has none: the
 // subscription's pod, or the service's pods as they come (a restart or a
-// scale makes new ones). gone: the subscription's pod is no more.
+// scale makes new ones), and ends those of pods gone. gone: no pod is
+// there (for a pod subscription, the end once its reader ended).
 func (w *worker) pods(ctx context.Context, first bool) (gone bool, err error) {
 	var pods []corev1.Pod
 	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -24,13 +25,14 @@ func (w *worker) pods(ctx context.Context, first bool) (gone bool, err error) {
 	if w.sub.Pod != "" {
 		p, err := core.Pods(ns).Get(lctx, w.sub.Pod, metav1.GetOptions{})
 		if err != nil {
-			if err = cluster.Err(err); errors.Is(err, errs.ErrNotFound) {
-				return true, nil // its reader, if any, ends; then run ends
+			if err = cluster.Err(err); !errors.Is(err, errs.ErrNotFound) {
+				return false, err
 			}
-			return false, err
+		} else {
+			pods = []corev1.Pod{*p}
 		}
-		pods = []corev1.Pod{*p}
-	} else {
+	}
+	if w.sub.Service != "" {
 		l, err := core.Pods(ns).List(lctx, metav1.ListOptions{LabelSelector: render.Selector(w.src.env.Key, w.sub.Service)})
 		if err != nil {
 			return false, cluster.Err(err)
@@ -39,8 +41,9 @@ func (w *worker) pods(ctx context.Context, first bool) (gone bool, err error) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.dropGone(pods)
 	for _, p := range pods {
-		if w.readers[p.Name] || len(w.readers) >= MaxPods || p.Status.Phase == corev1.PodPending && len(p.Status.ContainerStatuses) == 0 {
+		if w.readers[p.Name] != nil || len(w.readers) >= MaxPods || p.Status.Phase == corev1.PodPending && len(p.Status.ContainerStatuses) == 0 {
 			continue
 		}
 		container := w.sub.Container
@@ -50,6 +53,7 @@ func (w *worker) pods(ctx context.Context, first bool) (gone bool, err error) {
 		if !hasContainer(&p, container) {
 			continue
 		}
+		var floor time.Time
 		s := cluster.LogStream{Pod: p.Name, Container: container, Follow: true}
 		if w.first { // a client's since reads no more than a tail
 			s.Back = MaxTails
@@ -64,13 +68,37 @@ func (w *worker) pods(ctx context.Context, first bool) (gone bool, err error) {
 			if born := p.CreationTimestamp.Time; born.After(from) {
 				from = born
 			}
+			// Read from the second before (the apiserver's sinceTime is in
+			// seconds; creation times too), and keep only lines from Since on.
 			s.From = cluster.Cursor{Time: from.Add(-time.Second).Truncate(time.Second)}
+			floor = w.sub.Since
 		}
-		w.readers[p.Name] = true
+		rctx, cancel := context.WithCancel(ctx)
+		w.readers[p.Name] = cancel
 		w.wg.Add(1)
-		go w.read(ctx, s)
+		go w.read(rctx, s, floor)
 	}
-	return false, nil
+	return len(pods) == 0, nil
+}
+
+// dropGone ends the readers of pods no longer listed twice in a row: a
+// deleted pod's stream may never end (a node gone), so waiting for it
+// would keep the subscription open on nothing. Callers hold w.mu.
+func (w *worker) dropGone(listed []corev1.Pod) {
+	here := map[string]bool{}
+	for _, p := range listed {
+		here[p.Name] = true
+		delete(w.missing, p.Name)
+	}
+	for pod, cancel := range w.readers {
+		if here[pod] {
+			continue
+		}
+		if w.missing[pod]++; w.missing[pod] >= 2 {
+			cancel()
+			delete(w.missing, pod)
+		}
+	}
 }
 
 // idle tells that no pod is being read.
@@ -80,12 +108,14 @@ func (w *worker) idle() bool {
 	return len(w.readers) == 0
 }
 
-// read follows one pod's container into the buffer; when its log ends (the
-// container stopped) it reads on from where it was while the pod lives.
-func (w *worker) read(ctx context.Context, s cluster.LogStream) {
+// read follows one pod's container into the buffer (lines before floor
+// left out); when its log ends (the container stopped) it reads on from
+// where it was while the pod lives.
+func (w *worker) read(ctx context.Context, s cluster.LogStream, floor time.Time) {
 	defer w.wg.Done()
 	defer func() {
 		w.mu.Lock()
+		w.readers[s.Pod]() // its context's resources
 		delete(w.readers, s.Pod)
 		w.mu.Unlock()
 	}()
@@ -93,7 +123,9 @@ func (w *worker) read(ctx context.Context, s cluster.LogStream) {
 	for ctx.Err() == nil {
 		start := time.Now()
 		cur, err := w.src.c.ReadLogs(ctx, ns, s, func(l cluster.Line) bool {
-			w.buf.add(s.Pod, l)
+			if !l.Time.Before(floor) {
+				w.buf.add(s.Pod, l)
+			}
 			return true
 		})
 		if ctx.Err() != nil {

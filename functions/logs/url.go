@@ -35,14 +35,14 @@ func (f *Function) URL() http.Handler {
 			_, _ = w.Write([]byte(`{"message":"Unauthorized"}` + "\n"))
 			return
 		}
-		f.mux.ServeHTTP(flushing{w}, r.WithContext(auth.WithClaims(r.Context(), claims)))
+		f.mux.Routing().ServeHTTP(flushing{w}, r.WithContext(auth.WithClaims(r.Context(), claims)))
 	})
 }
 
 // flushing marks lambdaurl's writer, which writes straight into the
-// response stream, as one that flushes: the SSE route follows on writers
-// that do.
+// response stream, as one that flushes (the SSE route follows on writers
+// that do); a writer beneath that can flush (net/http's) is flushed.
 type flushing struct{ http.ResponseWriter }
 
-func (flushing) Flush()                        {}
+func (f flushing) Flush()                      { _ = http.NewResponseController(f.ResponseWriter).Flush() }
 func (f flushing) Unwrap() http.ResponseWriter { return f.ResponseWriter }

@@ -90,7 +90,7 @@ func (h *Handler) work(ctx context.Context, j Job) error {
 		end = d.Add(-HandOver)
 	}
 	w := &worker{h: h, sub: sub, src: src, caller: auth.Identity{Subject: conn.Subject, Admin: conn.Admin}, buf: newBuffer(),
-		cursors: map[string]cluster.Cursor{}, readers: map[string]bool{}, lastPost: time.Now()}
+		cursors: map[string]cluster.Cursor{}, readers: map[string]context.CancelFunc{}, missing: map[string]int{}, lastPost: time.Now()}
 	for pod, c := range sub.Cursors {
 		if cur, err := cluster.ParseCursor("cursor", c); err == nil {
 			w.cursors[pod] = cur
@@ -141,7 +141,8 @@ type worker struct {
 	cursors  map[string]cluster.Cursor // per pod, past the last line sent (or dropped)
 	saved    int                       // changes since the last checkpoint
 	mu       sync.Mutex
-	readers  map[string]bool // pods being read
+	readers  map[string]context.CancelFunc // pods being read
+	missing  map[string]int                // pods being read, not listed lately
 	wg       sync.WaitGroup
 }
 
@@ -183,7 +184,7 @@ func (w *worker) run(ctx context.Context, end, expires time.Time, first bool) er
 			if err != nil && ctx.Err() == nil {
 				slog.WarnContext(ctx, "log stream pods", "subscription", w.sub.ID, "err", err)
 			}
-			if gone && w.idle() {
+			if gone && w.sub.Pod != "" && w.idle() {
 				stopReading()
 				w.wg.Wait()
 				if err := w.flush(ctx, -1); err != nil {

@@ -52,11 +52,53 @@ func Mount(function string, actions map[string]HandlerFunc) (*Router, error) {
 }
 
 func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
 	rc, _ := core.GetAPIGatewayV2ContextFromContext(r.Context())
-	m, ok := rt.routes[rc.RouteKey]
+	rt.serve(w, r, rc.RouteKey, rc.RequestID)
+}
+
+// Routing is the router where no API Gateway matched the route (a Lambda
+// Function URL): it finds the route itself, as API Gateway would (method,
+// then segment by segment, a literal beating a {parameter}).
+func (rt *Router) Routing() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/")
+		key, best := "", []string(nil)
+		for k, m := range rt.routes {
+			want := strings.Split(strings.TrimPrefix(m.route.Path, "/"), "/")
+			if m.route.Method == r.Method && matches(want, got) && (best == nil || literalFirst(want, best)) {
+				key, best = k, want
+			}
+		}
+		rt.serve(w, r, key, "")
+	})
+}
+
+func matches(want, got []string) bool {
+	if len(want) != len(got) {
+		return false
+	}
+	for i, seg := range want {
+		if param := strings.HasPrefix(seg, "{"); param && got[i] == "" || !param && seg != got[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func literalFirst(a, b []string) bool {
+	for i := range a {
+		if la, lb := !strings.HasPrefix(a[i], "{"), !strings.HasPrefix(b[i], "{"); la != lb {
+			return la
+		}
+	}
+	return false
+}
+
+func (rt *Router) serve(w http.ResponseWriter, r *http.Request, key, requestID string) {
+	start := time.Now()
+	m, ok := rt.routes[key]
 	if !ok || !setPathValues(r, m.route.Path) {
-		WriteError(w, r, fmt.Errorf("%w: route %q is not served here", errs.ErrNotFound, rc.RouteKey))
+		WriteError(w, r, fmt.Errorf("%w: route %q is not served here", errs.ErrNotFound, key))
 		return
 	}
 	r = r.WithContext(WithRoute(r.Context(), m.route))
@@ -66,7 +108,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		WriteError(sw, r, err)
 	}
 	slog.InfoContext(r.Context(), "request", "action", m.route.Action, "status", sw.status,
-		"ms", time.Since(start).Milliseconds(), "request_id", rc.RequestID)
+		"ms", time.Since(start).Milliseconds(), "request_id", requestID)
 }
 
 // setPathValues fills {name} segments of pattern from the request's raw path.
