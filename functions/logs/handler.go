@@ -43,7 +43,7 @@ type Conns interface {
 	DeleteConnection(ctx context.Context, id string) error
 	Subscribe(ctx context.Context, sub store.Subscription, expires time.Time) error
 	Subscription(ctx context.Context, conn, id string) (*store.Subscription, error)
-	Unsubscribe(ctx context.Context, subject, conn, id string) error
+	Unsubscribe(ctx context.Context, subject, conn, id string, gen int64) error
 	Checkpoint(ctx context.Context, conn, id string, gen, next int64, cursors map[string]string) error
 }
 

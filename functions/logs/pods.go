@@ -55,11 +55,16 @@ func (w *worker) pods(ctx context.Context, first bool) (gone bool, err error) {
 		}
 		var floor time.Time
 		s := cluster.LogStream{Pod: p.Name, Container: container, Follow: true}
-		if w.first { // a client's since reads no more than a tail
-			s.Back = MaxTails
+		cur, ok := w.cursors[p.Name]
+		fromClient := ok && w.first
+		if read, was := w.readTo[p.Name]; was && (!ok || after(read, cur)) {
+			cur, ok, fromClient = read, true, false // a reader before this one read on: its lines are in the buffer
 		}
-		switch cur, ok := w.cursors[p.Name]; {
+		switch {
 		case ok:
+			if fromClient {
+				s.Back = MaxTails // a client's since reads no more than a tail
+			}
 			s.From = cur
 		case first && w.sub.Tails >= 0:
 			s.Tail = int64(w.sub.Tails)
@@ -117,6 +122,9 @@ func (w *worker) read(ctx context.Context, s cluster.LogStream, floor time.Time)
 		w.mu.Lock()
 		w.readers[s.Pod]() // its context's resources
 		delete(w.readers, s.Pod)
+		if !s.From.IsZero() {
+			w.readTo[s.Pod] = s.From
+		}
 		w.mu.Unlock()
 	}()
 	ns := w.src.env.Namespace
@@ -128,13 +136,13 @@ func (w *worker) read(ctx context.Context, s cluster.LogStream, floor time.Time)
 			}
 			return true
 		})
-		if ctx.Err() != nil {
-			return
-		}
 		if cur.IsZero() { // nothing read: on from when this read began, not the tail again
 			cur = cluster.Cursor{Time: start.Add(-time.Second).Truncate(time.Second)}
 		}
 		s.From = cur
+		if ctx.Err() != nil {
+			return
+		}
 		if errors.Is(err, errs.ErrNotFound) {
 			return
 		}

@@ -175,7 +175,7 @@ func (h *Handler) subscribe(ctx context.Context, connID string, body []byte) (an
 		return nil, err
 	}
 	if err := h.startWorker(ctx, Job{Connection: connID, Subscription: sub.ID, Gen: sub.Gen, First: true}); err != nil {
-		_ = h.Conns.Unsubscribe(ctx, sub.Subject, connID, sub.ID)
+		_ = h.Conns.Unsubscribe(ctx, sub.Subject, connID, sub.ID, sub.Gen)
 		return nil, err
 	}
 	return message{Type: "subscribed", ID: sub.ID, Pod: sub.Pod, Service: sub.Service}, nil
@@ -245,7 +245,7 @@ func (h *Handler) unsubscribe(ctx context.Context, connID string, body []byte) (
 	if err != nil {
 		return nil, err
 	}
-	if err := h.Conns.Unsubscribe(ctx, conn.Subject, connID, m.ID); err != nil {
+	if err := h.Conns.Unsubscribe(ctx, conn.Subject, connID, m.ID, 0); err != nil {
 		return nil, err
 	}
 	return message{Type: "unsubscribed", ID: m.ID}, nil

@@ -90,7 +90,7 @@ func (h *Handler) work(ctx context.Context, j Job) error {
 		end = d.Add(-HandOver)
 	}
 	w := &worker{h: h, sub: sub, src: src, caller: auth.Identity{Subject: conn.Subject, Admin: conn.Admin}, buf: newBuffer(),
-		cursors: map[string]cluster.Cursor{}, readers: map[string]context.CancelFunc{}, missing: map[string]int{}, lastPost: time.Now()}
+		cursors: map[string]cluster.Cursor{}, readers: map[string]context.CancelFunc{}, missing: map[string]int{}, readTo: map[string]cluster.Cursor{}, lastPost: time.Now()}
 	for pod, c := range sub.Cursors {
 		if cur, err := cluster.ParseCursor("cursor", c); err == nil {
 			w.cursors[pod] = cur
@@ -143,6 +143,7 @@ type worker struct {
 	mu       sync.Mutex
 	readers  map[string]context.CancelFunc // pods being read
 	missing  map[string]int                // pods being read, not listed lately
+	readTo   map[string]cluster.Cursor     // pods read before, where their reader stopped
 	wg       sync.WaitGroup
 }
 
@@ -266,12 +267,17 @@ func (w *worker) handOver(ctx context.Context, stopReading func()) error {
 	return nil
 }
 
-// end tells the client why a subscription ends, and deletes it.
+// end deletes a subscription its worker owns (generation sub.Gen), and
+// tells the client why; one no longer its own is left alone.
 func (h *Handler) end(ctx context.Context, sub *store.Subscription, m message) {
-	(&worker{h: h, sub: sub}).push(ctx, m)
-	if err := h.Conns.Unsubscribe(ctx, sub.Subject, sub.Connection, sub.ID); err != nil && !errors.Is(err, errs.ErrNotFound) {
+	err := h.Conns.Unsubscribe(ctx, sub.Subject, sub.Connection, sub.ID, sub.Gen)
+	switch {
+	case errors.Is(err, store.ErrSuperseded) || errors.Is(err, errs.ErrNotFound):
+		return
+	case err != nil:
 		slog.ErrorContext(ctx, "end log stream", "subscription", sub.ID, "err", err)
 	}
+	(&worker{h: h, sub: sub}).push(ctx, m)
 }
 
 // push sends one message, best effort.

@@ -129,13 +129,19 @@ type JWKS struct {
 }
 
 // MaxKeyAge is how long a key set is trusted before it is read again (a
-// key the issuer withdrew stops being accepted by then).
-const MaxKeyAge = time.Hour
+// key the issuer withdrew stops being accepted by then); StaleKeyAge how
+// long a cached key still serves while the issuer cannot be read.
+const (
+	MaxKeyAge   = time.Hour
+	StaleKeyAge = 6 * time.Hour
+)
 
 var _ KeySource = (*JWKS)(nil)
 var _ KeySource = StaticKey{}
 
-// Key finds kid's public key.
+// Key finds kid's public key: from the cached set while it is younger than
+// MaxKeyAge; then read again (at most every MinRefresh), the cached key
+// still serving while the issuer cannot be read, up to StaleKeyAge.
 func (j *JWKS) Key(ctx context.Context, kid string) (any, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -143,19 +149,27 @@ func (j *JWKS) Key(ctx context.Context, kid string) (any, error) {
 	if wait == 0 {
 		wait = time.Minute
 	}
-	mayFetch := j.fetched.IsZero() || time.Since(j.fetched) >= wait
-	if k := j.find(kid); k != nil && (time.Since(j.good) < MaxKeyAge || !mayFetch) {
-		return k, nil
+	cached := j.find(kid)
+	if cached != nil && time.Since(j.good) < MaxKeyAge {
+		return cached, nil
 	}
-	if !mayFetch {
-		return nil, fmt.Errorf("no key %q in the issuer's key set", kid)
+	var err error
+	if j.fetched.IsZero() || time.Since(j.fetched) >= wait {
+		j.fetched = time.Now()
+		// Not the caller's context: a client that goes away must not cut
+		// the fetch every later request waits on.
+		if err = j.fetch(context.WithoutCancel(ctx)); err == nil {
+			if k := j.find(kid); k != nil {
+				return k, nil
+			}
+			return nil, fmt.Errorf("no key %q in the issuer's key set", kid)
+		}
 	}
-	j.fetched = time.Now()
-	if err := j.fetch(ctx); err != nil {
+	if cached != nil && time.Since(j.good) < StaleKeyAge {
+		return cached, nil
+	}
+	if err != nil {
 		return nil, err
-	}
-	if k := j.find(kid); k != nil {
-		return k, nil
 	}
 	return nil, fmt.Errorf("no key %q in the issuer's key set", kid)
 }

@@ -86,10 +86,11 @@ func Parse(service, text string) (*template.Template, error) {
 }
 
 // Parsed templates kept: at most maxCached, each of at most
-// maxCachedTemplate bytes (a parse tree costs some tens of bytes per byte).
+// maxCachedTemplate bytes, 256 KiB of text in all (a parse tree costs some
+// 50 to 70 bytes per byte: under 20 MiB held).
 const (
-	maxCached         = 64
-	maxCachedTemplate = 16 << 10
+	maxCached         = 32
+	maxCachedTemplate = 8 << 10
 )
 
 type parsedKey struct{ service, text string }

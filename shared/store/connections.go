@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -184,37 +185,67 @@ func (s *Store) Subscribe(ctx context.Context, sub Subscription, expires time.Ti
 		t.add(types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it,
 			ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 			errs.Conflict("subscription %s already exists on this connection", sub.ID))
-		if err = s.commit(ctx, t); !errors.Is(err, errLeaseRace) || try == 4 {
-			if errors.Is(err, errLeaseRace) {
+		err = s.commit(ctx, t)
+		if raced := errors.Is(err, errLeaseRace) || errors.Is(err, errVersion); !raced || try == 4 {
+			if raced {
 				return errs.Conflict("your subscriptions kept changing: try again")
 			}
 			return err
 		}
+		pause(try)
 	}
 }
 
-// release drops a subscription's lease from its user's item.
+// pause backs off before try+1 of a write that lost a race.
+func pause(try int) { time.Sleep(time.Duration(10*(try+1)+rand.IntN(20)) * time.Millisecond) }
+
+// release drops a subscription's lease from its user's item, moving its
+// version on (a subscribe that read the lease must not write it back).
 func (s *Store) release(subject, conn, id string) types.TransactWriteItem {
 	return types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: userKey(subject),
-		UpdateExpression:         aws.String("REMOVE leases.#k"),
-		ConditionExpression:      aws.String("attribute_exists(PK)"),
-		ExpressionAttributeNames: map[string]string{"#k": leaseName(conn, id)},
+		UpdateExpression:          aws.String("REMOVE leases.#k ADD version :one"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeNames:  map[string]string{"#k": leaseName(conn, id)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
 	}}
 }
 
-// Unsubscribe deletes a subscription of subject's (its worker stops at its
-// next checkpoint); NotFound if there is none.
-func (s *Store) Unsubscribe(ctx context.Context, subject, conn, id string) error {
-	t := &txn{}
-	t.add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: connKey(conn, subSK(id)),
-		ConditionExpression: aws.String("attribute_exists(PK)")}}, errs.NotFound("subscription", id))
-	t.add(types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: connKey(conn, skRecord),
-		UpdateExpression:          aws.String("SET subs = subs - :one"),
-		ConditionExpression:       aws.String("attribute_exists(PK)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
-	}}, errs.NotFound("connection", conn))
-	t.add(s.release(subject, conn, id), nil)
-	return s.commit(ctx, t)
+var errNoLease = errors.New("no lease item")
+
+// Unsubscribe deletes a subscription of subject's, and its lease (its
+// worker stops at its next checkpoint); NotFound if there is none. With gen
+// non-zero, only if that generation still owns it (else ErrSuperseded): a
+// worker ends only its own stream, never one made again under its id.
+func (s *Store) Unsubscribe(ctx context.Context, subject, conn, id string, gen int64) error {
+	lease := true
+	for try := 0; ; try++ {
+		del := &types.Delete{TableName: &s.table, Key: connKey(conn, subSK(id)), ConditionExpression: aws.String("attribute_exists(PK)")}
+		var gone error = errs.NotFound("subscription", id)
+		if gen != 0 {
+			del.ConditionExpression = aws.String("attribute_exists(PK) AND gen = :gen")
+			del.ExpressionAttributeValues = map[string]types.AttributeValue{":gen": num(gen)}
+			gone = ErrSuperseded
+		}
+		t := &txn{}
+		t.add(types.TransactWriteItem{Delete: del}, gone)
+		t.add(types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: connKey(conn, skRecord),
+			UpdateExpression:          aws.String("SET subs = subs - :one"),
+			ConditionExpression:       aws.String("attribute_exists(PK)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)},
+		}}, errs.NotFound("connection", conn))
+		if lease {
+			t.add(s.release(subject, conn, id), errNoLease)
+		}
+		err := s.commit(ctx, t)
+		switch {
+		case errors.Is(err, errNoLease): // made before leases were kept
+			lease = false
+		case errors.Is(err, errVersion) && try < 4:
+			pause(try)
+		default:
+			return err
+		}
+	}
 }
 
 // ErrSuperseded is a checkpoint of a worker that no longer owns its
@@ -231,11 +262,16 @@ func (s *Store) Checkpoint(ctx context.Context, conn, id string, gen, next int64
 		return err
 	}
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: connKey(conn, subSK(id)),
-		UpdateExpression:          aws.String("SET cursors = :c, gen = :next"),
-		ConditionExpression:       aws.String("attribute_exists(PK) AND gen = :gen"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":c": cv, ":next": num(next), ":gen": num(gen)},
+		UpdateExpression:                    aws.String("SET cursors = :c, gen = :next"),
+		ConditionExpression:                 aws.String("attribute_exists(PK) AND gen = :gen"),
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":c": cv, ":next": num(next), ":gen": num(gen)},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if isConditionFailed(err) {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		if n, ok := ccf.Item["gen"].(*types.AttributeValueMemberN); ok && n.Value == strconv.FormatInt(next, 10) && next != gen {
+			return nil // the SDK's retry of a write whose answer was lost
+		}
 		return ErrSuperseded
 	}
 	return err
@@ -248,20 +284,21 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) error {
 		KeyConditionExpression:    aws.String("PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "conn#" + id}},
 		ProjectionExpression:      aws.String("SK, #sub"), ExpressionAttributeNames: map[string]string{"#sub": "subject"},
-		ConsistentRead:            aws.Bool(true)})
+		ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return fmt.Errorf("read connection %s: %w", id, err)
 	}
+	// Subscriptions first (each with its lease), the record last: a
+	// failure half way leaves a record to find them by.
 	for _, it := range res.Items { // at most MaxSubscriptions + 1 items
-		sk := str(it, attrSK)
-		if sub, ok := strings.CutPrefix(sk, "sub#"); ok {
-			if _, err := s.db.UpdateItem(ctx, updateOf(s.release(str(it, "subject"), id, sub).Update)); err != nil && !isConditionFailed(err) {
-				return fmt.Errorf("release subscription %s: %w", sub, err)
+		if sub, ok := strings.CutPrefix(str(it, attrSK), "sub#"); ok {
+			if err := s.Unsubscribe(ctx, str(it, "subject"), id, sub, 0); err != nil && !errors.Is(err, errs.ErrNotFound) {
+				return fmt.Errorf("delete subscription %s: %w", sub, err)
 			}
 		}
-		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: connKey(id, sk)}); err != nil {
-			return fmt.Errorf("delete connection %s: %w", id, err)
-		}
+	}
+	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: connKey(id, skRecord)}); err != nil {
+		return fmt.Errorf("delete connection %s: %w", id, err)
 	}
 	return nil
 }
@@ -269,9 +306,4 @@ func (s *Store) DeleteConnection(ctx context.Context, id string) error {
 func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
-}
-
-func updateOf(u *types.Update) *dynamodb.UpdateItemInput {
-	return &dynamodb.UpdateItemInput{TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
-		ConditionExpression: u.ConditionExpression, ExpressionAttributeNames: u.ExpressionAttributeNames}
 }
