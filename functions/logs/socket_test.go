@@ -18,16 +18,16 @@ import (
 
 // wsMsg is what the WebSocket API sends.
 type wsMsg struct {
-	Type    string `json:"type"`
-	ID      string `json:"id"`
-	Status  int    `json:"status"`
-	Message string `json:"message"`
-	Pod     string `json:"pod"`
-	Dropped int    `json:"dropped"`
-	Lines   []struct {
-		Pod, Cursor, Text string
-	} `json:"lines"`
+	Type    string   `json:"type"`
+	ID      string   `json:"id"`
+	Status  int      `json:"status"`
+	Message string   `json:"message"`
+	Pod     string   `json:"pod"`
+	Dropped int      `json:"dropped"`
+	Lines   []wsLine `json:"lines"`
 }
+
+type wsLine struct{ Pod, Cursor, Text string }
 
 type client struct {
 	t  testing.TB
@@ -35,8 +35,17 @@ type client struct {
 	in chan wsMsg
 }
 
-// dial connects to the test server's WebSocket API as u.
-func dial(t testing.TB, e *lt.Env, u lt.User) *client {
+// dial connects to the test server's WebSocket API as u; its messages
+// queue in c.in.
+func dial(t testing.TB, e *lt.Env, u lt.User) *client { return dialQueued(t, e, u, 10000) }
+
+// dialSlow connects as dial does, but reads the socket only when the test
+// takes a message from c.in (which holds none): while the test takes
+// nothing, the client does not read, and what the server sends piles up
+// in the socket buffers until its writes block.
+func dialSlow(t testing.TB, e *lt.Env, u lt.User) *client { return dialQueued(t, e, u, 0) }
+
+func dialQueued(t testing.TB, e *lt.Env, u lt.User, queue int) *client {
 	t.Helper()
 	ws, resp, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(e.URL, "http")+"/"+local.Stage,
 		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + e.Token(t, u)}}})
@@ -44,7 +53,8 @@ func dial(t testing.TB, e *lt.Env, u lt.User) *client {
 		t.Fatalf("dial: %v %v", resp, err)
 	}
 	ws.SetReadLimit(1 << 20)
-	c := &client{t, ws, make(chan wsMsg, 10000)}
+	c := &client{t, ws, make(chan wsMsg, queue)}
+	done := make(chan struct{})
 	go func() {
 		defer close(c.in)
 		for {
@@ -56,10 +66,14 @@ func dial(t testing.TB, e *lt.Env, u lt.User) *client {
 			if err := json.Unmarshal(data, &m); err != nil {
 				t.Errorf("not JSON: %s", data)
 			}
-			c.in <- m
+			select {
+			case c.in <- m:
+			case <-done:
+				return
+			}
 		}
 	}()
-	t.Cleanup(func() { _ = ws.CloseNow() })
+	t.Cleanup(func() { close(done); _ = ws.CloseNow() })
 	return c
 }
 
@@ -99,21 +113,29 @@ func (c *client) next(mark string, within time.Duration) wsMsg {
 	}
 }
 
-// texts collects n lines carrying mark (pods as "pod: text").
-func (c *client) texts(mark string, n int, withPod bool) []string {
+// collect takes n lines carrying mark.
+func (c *client) collect(mark string, n int) []wsLine {
 	c.t.Helper()
-	var out []string
+	var out []wsLine
 	for len(out) < n {
 		m := c.next(mark, 30*time.Second)
 		if m.Type != "lines" {
 			c.t.Fatalf("got %+v while waiting for lines (%d of %d: %v)", m, len(out), n, out)
 		}
-		for _, l := range m.Lines {
-			if withPod {
-				out = append(out, l.Pod+": "+l.Text)
-			} else {
-				out = append(out, l.Text)
-			}
+		out = append(out, m.Lines...)
+	}
+	return out
+}
+
+// texts collects n lines carrying mark (pods as "pod: text").
+func (c *client) texts(mark string, n int, withPod bool) []string {
+	c.t.Helper()
+	var out []string
+	for _, l := range c.collect(mark, n) {
+		if withPod {
+			out = append(out, l.Pod+": "+l.Text)
+		} else {
+			out = append(out, l.Text)
 		}
 	}
 	return out

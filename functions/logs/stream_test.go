@@ -228,14 +228,7 @@ func TestSocketResume(t *testing.T) {
 	f.write(t, written[:3]...) // one timestamp: the cursor's rank tells them apart
 	time.Sleep(10 * time.Millisecond)
 	f.write(t, written[3:]...)
-	var sent []struct{ Pod, Cursor, Text string }
-	for len(sent) < len(written) {
-		m := first.next(mark, 30*time.Second)
-		if m.Type != "lines" {
-			t.Fatalf("got %+v", m)
-		}
-		sent = append(sent, m.Lines...)
-	}
+	sent := first.collect(mark, len(written))
 	for i, l := range sent {
 		if l.Text != written[i] || l.Pod != pod {
 			t.Fatalf("line %d: %+v, want %q", i, l, written[i])
@@ -258,14 +251,7 @@ func TestSocketResume(t *testing.T) {
 			f.write(t, end)
 			written = append(written, end)
 			want := written[tc.after+1:]
-			var got []struct{ Pod, Cursor, Text string }
-			for len(got) < len(want) {
-				m := c.next(mark, 30*time.Second)
-				if m.Type != "lines" {
-					t.Fatalf("got %+v", m)
-				}
-				got = append(got, m.Lines...)
-			}
+			got := c.collect(mark, len(want))
 			for j, l := range got {
 				if l.Text != want[j] {
 					t.Fatalf("since %s (%q): line %d is %q, want %v", sent[tc.after].Cursor, sent[tc.after].Text, j, l.Text, want)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,42 +18,6 @@ import (
 	lt "github.com/envhub/envhub/infra/local/localtest"
 	"github.com/envhub/envhub/shared/store"
 )
-
-// dialSlow connects as dial does, but reads the socket only when the test
-// takes a message from c.in (which holds none): while the test takes
-// nothing, the client does not read, and what the server sends piles up
-// in the socket buffers until its writes block.
-func dialSlow(t *testing.T, e *lt.Env, u lt.User) *client {
-	t.Helper()
-	ws, resp, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(e.URL, "http")+"/"+local.Stage,
-		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + e.Token(t, u)}}})
-	if err != nil {
-		t.Fatalf("dial: %v %v", resp, err)
-	}
-	ws.SetReadLimit(1 << 20)
-	c := &client{t, ws, make(chan wsMsg)}
-	done := make(chan struct{})
-	go func() {
-		defer close(c.in)
-		for {
-			_, data, err := ws.Read(context.Background())
-			if err != nil {
-				return
-			}
-			var m wsMsg
-			if err := json.Unmarshal(data, &m); err != nil {
-				t.Errorf("not JSON: %s", data)
-			}
-			select {
-			case c.in <- m:
-			case <-done:
-				return
-			}
-		}
-	}()
-	t.Cleanup(func() { close(done); _ = ws.CloseNow() })
-	return c
-}
 
 // A client that stops reading is not waited for: its worker keeps at most
 // BufferLines lines and drops the rest, telling how many in the next

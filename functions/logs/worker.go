@@ -211,7 +211,7 @@ func (w *worker) run(ctx context.Context, end, expires time.Time, first bool) er
 			stopReading()
 			w.wg.Wait()
 			_ = w.flush(ctx, -1)
-			w.push(ctx, message{Type: "error", ID: w.sub.ID, Status: 401, Message: "the token has expired: connect again with a new one"})
+			w.h.push(ctx, w.sub.Connection, message{Type: "error", ID: w.sub.ID, Status: 401, Message: "the token has expired: connect again with a new one"})
 			_ = w.h.Connections.Delete(ctx, w.sub.Connection)
 			return w.h.Conns.DeleteConnection(ctx, w.sub.Connection)
 		case <-timeUp.C:
@@ -277,13 +277,13 @@ func (h *Handler) end(ctx context.Context, sub *store.Subscription, m message) {
 	case err != nil:
 		slog.ErrorContext(ctx, "end log stream", "subscription", sub.ID, "err", err)
 	}
-	(&worker{h: h, sub: sub}).push(ctx, m)
+	h.push(ctx, sub.Connection, m)
 }
 
 // push sends one message, best effort.
-func (w *worker) push(ctx context.Context, m message) {
-	if err := w.h.Connections.Post(ctx, w.sub.Connection, encode(m)); err != nil && !errors.Is(err, socket.ErrGone) {
-		slog.WarnContext(ctx, "push", "subscription", w.sub.ID, "err", err)
+func (h *Handler) push(ctx context.Context, conn string, m message) {
+	if err := h.Connections.Post(ctx, conn, encode(m)); err != nil && !errors.Is(err, socket.ErrGone) {
+		slog.WarnContext(ctx, "push", "subscription", m.ID, "err", err)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -132,8 +131,6 @@ func userKey(subject string) map[string]types.AttributeValue {
 
 func leaseName(conn, id string) string { return conn + "/" + id }
 
-var errLeaseRace = errors.New("the user's subscriptions changed meanwhile")
-
 // Subscribe records sub on its connection, which must be live and hold
 // fewer than MaxSubscriptions, its user fewer than MaxUserSubscriptions
 // (each a conflict); an id already in use is a conflict too.
@@ -146,7 +143,7 @@ func (s *Store) Subscribe(ctx context.Context, sub Subscription, expires time.Ti
 		it[k] = v
 	}
 	it["expires_at"] = num(expires.Unix())
-	for try := 0; ; try++ {
+	return retry(ctx, func() error {
 		now := s.now().Unix()
 		res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: userKey(sub.Subject), ConsistentRead: aws.Bool(true)})
 		if err != nil {
@@ -176,7 +173,7 @@ func (s *Store) Subscribe(ctx context.Context, sub Subscription, expires time.Ti
 		uit := userKey(sub.Subject)
 		uit["leases"], uit["version"], uit["expires_at"] = lv, num(user.Version+1), num(until)
 		t := &txn{}
-		t.put(s.table, uit, user.Version, errLeaseRace)
+		t.put(s.table, uit, user.Version, errVersion)
 		t.add(types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: connKey(sub.Connection, skRecord),
 			UpdateExpression:          aws.String("SET subs = subs + :one"),
 			ConditionExpression:       aws.String("attribute_exists(PK) AND subs < :max AND expires_at > :now"),
@@ -185,19 +182,9 @@ func (s *Store) Subscribe(ctx context.Context, sub Subscription, expires time.Ti
 		t.add(types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it,
 			ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 			errs.Conflict("subscription %s already exists on this connection", sub.ID))
-		err = s.commit(ctx, t)
-		if raced := errors.Is(err, errLeaseRace) || errors.Is(err, errVersion); !raced || try == 4 {
-			if raced {
-				return errs.Conflict("your subscriptions kept changing: try again")
-			}
-			return err
-		}
-		pause(try)
-	}
+		return s.commit(ctx, t)
+	})
 }
-
-// pause backs off before try+1 of a write that lost a race.
-func pause(try int) { time.Sleep(time.Duration(10*(try+1)+rand.IntN(20)) * time.Millisecond) }
 
 // release drops a subscription's lease from its user's item, moving its
 // version on (a subscribe that read the lease must not write it back).
@@ -217,8 +204,7 @@ var errNoLease = errors.New("no lease item")
 // non-zero, only if that generation still owns it (else ErrSuperseded): a
 // worker ends only its own stream, never one made again under its id.
 func (s *Store) Unsubscribe(ctx context.Context, subject, conn, id string, gen int64) error {
-	lease := true
-	for try := 0; ; try++ {
+	unsubscribe := func(lease bool) *txn {
 		del := &types.Delete{TableName: &s.table, Key: connKey(conn, subSK(id)), ConditionExpression: aws.String("attribute_exists(PK)")}
 		var gone error = errs.NotFound("subscription", id)
 		if gen != 0 {
@@ -236,16 +222,15 @@ func (s *Store) Unsubscribe(ctx context.Context, subject, conn, id string, gen i
 		if lease {
 			t.add(s.release(subject, conn, id), errNoLease)
 		}
-		err := s.commit(ctx, t)
-		switch {
-		case errors.Is(err, errNoLease): // made before leases were kept
-			lease = false
-		case errors.Is(err, errVersion) && try < 4:
-			pause(try)
-		default:
-			return err
-		}
+		return t
 	}
+	return retry(ctx, func() error {
+		err := s.commit(ctx, unsubscribe(true))
+		if errors.Is(err, errNoLease) { // made before leases were kept
+			err = s.commit(ctx, unsubscribe(false))
+		}
+		return err
+	})
 }
 
 // ErrSuperseded is a checkpoint of a worker that no longer owns its
