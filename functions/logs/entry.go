@@ -70,9 +70,6 @@ func (f *Function) Socket(ctx context.Context, ev events.APIGatewayWebsocketProx
 	return f.h.Socket(ctx, ev)
 }
 
-// HTTP is the HTTP side's handler, which a Function URL serves streaming.
-func (f *Function) HTTP() http.Handler { return f.mux }
-
 // Invoke builds the Lambda's handler of every event (for deps.StartRaw).
 func Invoke(d *deps.Deps) (func(context.Context, json.RawMessage) (any, error), error) {
 	f, err := NewFunction(d)
